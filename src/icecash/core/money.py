@@ -16,6 +16,7 @@ FULL_RATE = 100 * PERCENT_SCALE  # 100 % in basis points
 
 MAX_MONEY = 99_999_999_99  # 99,999,999.99 ₽: far above any till line, small enough for 5-byte protocols
 MAX_QUANTITY = 99_999_999  # 99,999.999 units
+_MAX_INTEGER_DIGITS = 20  # parsing refuses larger numbers: far above any limit, cheap to hold
 
 
 def div_half_up(numerator: int, denominator: int) -> int:
@@ -60,10 +61,19 @@ def _parse_decimal(text: str | int | Decimal, places: int, what: str) -> int:
         raise ValueError(f"{what}: {text!r} is not a number") from None
     if not value.is_finite():
         raise ValueError(f"{what}: {text!r} is not a number")
-    scaled = value.scaleb(places)
-    if scaled != scaled.to_integral_value():
+    # Exact integer arithmetic on the digits: Decimal's context (28 digits, bounded exponent) would
+    # round long inputs, turn tiny ones into 0 and overflow on huge ones.
+    sign, digits, exponent = value.as_tuple()
+    significant = "".join(map(str, digits)).rstrip("0")
+    if not significant:
+        return 0
+    exponent += len(digits) - len(significant)
+    if exponent < -places:
         raise ValueError(f"{what}: {text!r} has more than {places} decimal places")
-    return int(scaled)
+    if len(significant) + exponent > _MAX_INTEGER_DIGITS:
+        raise ValueError(f"{what}: {text!r} is too large")
+    magnitude = int(significant) * 10 ** (exponent + places)
+    return -magnitude if sign else magnitude
 
 
 def parse_money(text: str | int | Decimal) -> int:

@@ -1,0 +1,199 @@
+"""``icecash``: one command for every IceCash service, with a --help that explains each."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from icecash import __version__
+from icecash.core.errors import DomainError
+from icecash.core.roles import Role
+
+console = Console(stderr=True)
+out = Console()
+
+app = typer.Typer(
+    name="icecash",
+    help="IceCash: an open-source point-of-sale suite for Russian shops. Each subcommand runs one service or tool.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+till_app = typer.Typer(
+    help="The till (касса): cashier API on port 10110. Run without a subcommand to serve it; "
+    "the database under --data is created or upgraded on start.",
+    invoke_without_command=True,
+)
+price_app = typer.Typer(help="The till's catalogue: import price files (.spr, zipped .spr, CSV).", no_args_is_help=True)
+user_app = typer.Typer(help="The till's users: create the first admin, reset a password.", no_args_is_help=True)
+till_app.add_typer(price_app, name="price")
+till_app.add_typer(user_app, name="user")
+app.add_typer(till_app, name="till")
+
+DataOption = typer.Option(
+    Path(os.environ.get("ICECASH_DATA", "./var")), "--data", "-d",
+    help="Data directory (database, logs). Env: ICECASH_DATA.", show_default=True,
+)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    console.print(f"[bold red]Ошибка / error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _domain_fail(exc: DomainError) -> None:
+    field = f" [{exc.field}]" if exc.field else ""
+    details = getattr(exc, "errors", None)
+    console.print(f"[bold red]Ошибка{field}:[/] {exc.message_ru}\n[red]Error{field}:[/] {exc.message_en}")
+    for error in (details or [])[1:20]:
+        console.print(f"  строка/line {error.line_no}, {error.field}: {error.message_ru} / {error.message_en}")
+    raise typer.Exit(2)
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _serve(application, host: str, port: int, log_level: str) -> None:
+    import uvicorn
+
+    uvicorn.run(application, host=host, port=port, log_level=log_level.lower(), access_log=log_level.lower() == "debug")
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True)) -> None:
+    if version:
+        out.print(f"icecash {__version__}")
+        raise typer.Exit()
+
+
+@till_app.callback()
+def till(
+    ctx: typer.Context,
+    data: Path = DataOption,
+    port: int = typer.Option(int(os.environ.get("ICECASH_TILL_PORT", 10110)), "--port", "-p", help="TCP port. Env: ICECASH_TILL_PORT."),
+    host: str = typer.Option(os.environ.get("ICECASH_TILL_HOST", "127.0.0.1"), "--host", help="Address to bind. Env: ICECASH_TILL_HOST."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Serve the till: JSON API under /api/v1, OpenAPI at /docs."""
+    ctx.obj = {"data": data}
+    if ctx.invoked_subcommand is not None:
+        return
+    _setup_logging(log_level)
+    from icecash.till.app import create_app, open_till
+
+    till_service = open_till(data)
+    if not till_service.has_users():
+        console.print(
+            "[yellow]Нет ни одного пользователя. Создайте администратора:[/] icecash till user add admin --role admin\n"
+            "[yellow]No users yet. Create an admin:[/] icecash till user add admin --role admin"
+        )
+    console.print(f"IceCash till {__version__}: http://{host}:{port}/  data: {data.resolve()}")
+    _serve(create_app(till_service), host, port, log_level)
+
+
+@price_app.command("import")
+def price_import(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="A .spr (plain or zipped) or .csv price file.", exists=True, dir_okay=False, readable=True),
+) -> None:
+    """Import a price file into the till's catalogue: all lines or, if any is bad, none."""
+    from icecash.core.pricefile import parse_price_file
+    from icecash.till.app import open_till
+
+    till_service = open_till(ctx.obj["data"])
+    try:
+        with console.status(f"Чтение / reading {file.name}…"):
+            price_file = parse_price_file(file.read_bytes(), file.name)
+        with Progress(
+            TextColumn("[bold]Загрузка / import"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
+            task = progress.add_task("import", total=len(price_file.rows) + len(price_file.extra_barcodes))
+            result = till_service.import_price_file(None, price_file, lambda done, total: progress.update(task, completed=done, total=total))
+    except DomainError as exc:
+        _domain_fail(exc)
+    out.print(
+        f"Загружено: {result['items']} товаров, {result['groups']} групп, {result['extra_barcodes']} доп. штрихкодов"
+        f"{' (каталог заменён)' if result['replaced'] else ''}\n"
+        f"Imported: {result['items']} items, {result['groups']} groups, {result['extra_barcodes']} extra barcodes"
+    )
+
+
+@user_app.command("add")
+def user_add(
+    ctx: typer.Context,
+    login: str = typer.Argument(..., help="Login: Latin letters, digits, _.-@"),
+    role: str = typer.Option("cashier", "--role", "-r", help="seller, cashier or admin."),
+    name: str = typer.Option("", "--name", help="Name shown on screen and receipts."),
+    password: Optional[str] = typer.Option(None, "--password", help="Asked for when not given (better: not in shell history)."),
+) -> None:
+    """Create a till user."""
+    from icecash.till.app import open_till
+
+    try:
+        parsed_role = Role.parse(role)
+    except (KeyError, ValueError):
+        _fail(f"--role: {role!r} — нужно seller, cashier или admin / expected seller, cashier or admin")
+    if password is None:
+        password = typer.prompt("Пароль / password", hide_input=True, confirmation_prompt=True)
+    try:
+        user_id = open_till(ctx.obj["data"]).create_user(None, login, password, parsed_role, name)
+    except DomainError as exc:
+        _domain_fail(exc)
+    out.print(f"Пользователь {login} ({parsed_role.label_ru}) создан, id {user_id} / user created")
+
+
+@till_app.command("openapi")
+def till_openapi(output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout.")) -> None:
+    """Print the till's OpenAPI document (the API reference)."""
+    text = json.dumps(till_openapi_document(), ensure_ascii=False, indent=2) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def till_openapi_document() -> dict:
+    from icecash.till.app import create_app
+
+    return create_app(None).openapi()  # type: ignore[arg-type]
+
+
+@app.command()
+def demo(
+    data: Path = typer.Option(Path(os.environ.get("ICECASH_DATA", "./var/demo")), "--data", "-d", help="Demo data directory."),
+    port: int = typer.Option(10110, "--port", "-p", help="Till port."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    items: int = typer.Option(1200, "--items", help="Catalogue size of a new demo."),
+) -> None:
+    """The whole suite on embedded defaults with demo data and demo users (for now: the till)."""
+    _setup_logging("info")
+    from icecash.till.app import create_app, open_till
+    from icecash.till.demo import DEMO_USERS, seed_demo
+
+    till_service = open_till(data)
+    with console.status("Демо-данные / demo data…"):
+        seed_demo(till_service, items)
+    out.print(f"\n[bold]IceCash demo[/]: касса / till  http://{host}:{port}/   API: http://{host}:{port}/docs")
+    out.print("Демо-пользователи / demo users (login / password):")
+    for login, password, role, name, _code in DEMO_USERS:
+        out.print(f"  {login:8} / {password:8}  {role.label_ru} ({role.name.lower()})")
+    out.print(f"Данные / data: {data.resolve()}   Остановить / stop: Ctrl+C\n")
+    _serve(create_app(till_service), host, port, "info")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

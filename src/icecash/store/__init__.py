@@ -1,0 +1,1 @@
+"""Storage adapters: engine set-up and migrations shared by every service."""

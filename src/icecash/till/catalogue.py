@@ -1,0 +1,233 @@
+"""The till's catalogue: look-ups for selling, and price file import in one all-or-nothing transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, or_, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from icecash.core.errors import InvalidInput, NotFound
+from icecash.core.pricefile import CatalogueRow, LineError, PriceFile, PriceFileError, StockMode
+from icecash.core.receipt import ItemSnapshot
+from icecash.core.vat import VatRate
+
+from .tables import catalogue, extra_barcodes
+
+Progress = Callable[[int, int], None]
+CHUNK = 5000
+MAX_ITEMS_PER_PAGE = 200
+
+
+def snapshot_of(row: Any) -> ItemSnapshot:
+    """The selling snapshot of a catalogue row."""
+    return ItemSnapshot(
+        code=row.code,
+        name=row.name,
+        price=row.price,
+        min_price=row.min_price,
+        max_price=row.max_price,
+        max_discount_bp=row.max_discount_bp,
+        weighed=bool(row.weighed),
+        department=row.department,
+        vat=VatRate(row.vat),
+        alcohol=bool(row.alcohol),
+        litres_ml=row.litres_ml,
+        barcode=row.barcode,
+        group_code=row.parent_code,
+        no_discount=bool(row.no_discount),
+    )
+
+
+def snapshot_to_json(item: ItemSnapshot) -> str:
+    data = asdict(item)
+    data["vat"] = item.vat.value
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def snapshot_from_json(text: str) -> ItemSnapshot:
+    data = json.loads(text)
+    data["vat"] = VatRate(data["vat"])
+    return ItemSnapshot(**data)
+
+
+def item_by_code(conn: Connection, code: str) -> Any:
+    row = conn.execute(select(catalogue).where(catalogue.c.code == code)).first()
+    if row is None:
+        raise NotFound("unknown_code", f"Товар с кодом {code!r} не найден", f"No item with code {code!r}", field="code")
+    if not row.is_item:
+        raise InvalidInput(
+            "group_not_sellable", f"«{row.name}» — группа, а не товар", f"'{row.name}' is a group, not an item", field="code"
+        )
+    return row
+
+
+def item_by_barcode(conn: Connection, barcode: str) -> tuple[Any, Any | None]:
+    """The item with this barcode, and the extra-barcode row when it was one of those."""
+    row = conn.execute(
+        select(catalogue).where(catalogue.c.barcode == barcode, catalogue.c.is_item.is_(True)).limit(1)
+    ).first()
+    if row is not None:
+        return row, None
+    extra = conn.execute(select(extra_barcodes).where(extra_barcodes.c.barcode == barcode).limit(1)).first()
+    if extra is not None:
+        item = conn.execute(select(catalogue).where(catalogue.c.code == extra.item_code)).first()
+        if item is not None and item.is_item:
+            return item, extra
+    raise NotFound("unknown_barcode", f"Штрихкод {barcode} не найден", f"Barcode {barcode} is not in the catalogue", field="barcode")
+
+
+def price_options(conn: Connection, item: Any) -> list[dict[str, Any]]:
+    """The prices a multi-price item offers: its own, then each extra barcode's."""
+    extras = conn.execute(
+        select(extra_barcodes).where(extra_barcodes.c.item_code == item.code).order_by(extra_barcodes.c.id)
+    ).all()
+    if not extras:
+        return []
+    options = [{"option": "base", "name": item.name, "price": item.price, "barcode": item.barcode}]
+    for extra in extras:
+        options.append(
+            {"option": str(extra.id), "name": extra.name or item.name, "price": extra_price(item, extra), "barcode": extra.barcode}
+        )
+    return options
+
+
+def extra_price(item: Any, extra: Any) -> int:
+    """An extra barcode's price: its coefficient times the base price, or its own price when 0."""
+    if extra.coefficient:
+        return (item.price * extra.coefficient + 500) // 1000
+    return extra.price
+
+
+def search_items(conn: Connection, query: str = "", group: str | None = None, limit: int = 50, offset: int = 0) -> list[Any]:
+    """Items and groups by code prefix or name substring (case-insensitive, Cyrillic too)."""
+    stmt = select(catalogue)
+    if group is not None:
+        stmt = stmt.where(catalogue.c.parent_code == group if group else catalogue.c.parent_code.is_(None))
+    text = query.strip()
+    if text:
+        needle = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(
+            or_(
+                catalogue.c.code == text,
+                catalogue.c.barcode == text,
+                catalogue.c.search_name.like(f"%{needle}%", escape="\\"),
+            )
+        )
+    stmt = stmt.order_by(catalogue.c.is_item, catalogue.c.name).limit(min(limit, MAX_ITEMS_PER_PAGE)).offset(offset)
+    return conn.execute(stmt).all()
+
+
+def catalogue_size(conn: Connection) -> dict[str, int]:
+    items = conn.execute(select(func.count()).where(catalogue.c.is_item.is_(True))).scalar_one()
+    groups = conn.execute(select(func.count()).where(catalogue.c.is_item.is_(False))).scalar_one()
+    return {"items": items, "groups": groups}
+
+
+# --- import --------------------------------------------------------------------------------------
+
+
+def _row_values(row: CatalogueRow, default_vat: str) -> dict[str, Any]:
+    return {
+        "code": row.code,
+        "parent_code": row.parent_code,
+        "is_item": row.is_item,
+        "name": row.name,
+        "search_name": row.name.casefold(),
+        "barcode": row.barcode,
+        "price": row.price,
+        "min_price": row.min_price,
+        "max_price": row.max_price,
+        "max_discount_bp": row.max_discount_bp,
+        "weighed": row.weighed,
+        "department": row.department,
+        "vat": row.vat.value if row.vat is not None else default_vat,
+        "alcohol": row.alcohol,
+        "litres_ml": row.litres_ml,
+        "stock": row.stock,
+        "item_type": row.type,
+        "scheme": row.scheme,
+        "no_discount": getattr(row, "no_discount", False),
+    }
+
+
+def _check_references(conn: Connection, price_file: PriceFile) -> None:
+    """Parents are groups and extra barcodes belong to items, in the file or (upserting) in the till."""
+    in_file = {row.code: row.is_item for row in price_file.rows}
+    keep_existing = not price_file.header.replace_catalogue
+    wanted = {row.parent_code for row in price_file.rows if row.parent_code and row.parent_code not in in_file}
+    wanted |= {extra.item_code for extra in price_file.extra_barcodes if extra.item_code not in in_file}
+    existing: dict[str, bool] = {}
+    if keep_existing and wanted:
+        for chunk_start in range(0, len(wanted), 500):
+            chunk = list(wanted)[chunk_start : chunk_start + 500]
+            for code, is_item in conn.execute(select(catalogue.c.code, catalogue.c.is_item).where(catalogue.c.code.in_(chunk))):
+                existing[code] = bool(is_item)
+    known = {**existing, **in_file}
+    errors: list[LineError] = []
+    for row in price_file.rows:
+        if row.parent_code and known.get(row.parent_code) is not False:
+            errors.append(
+                LineError(row.line_no, "idgroup", f"группа {row.parent_code} не найдена", f"group {row.parent_code} not found")
+            )
+    for extra in price_file.extra_barcodes:
+        if known.get(extra.item_code) is not True:
+            errors.append(
+                LineError(extra.line_no, "id", f"товар {extra.item_code} не найден", f"item {extra.item_code} not found")
+            )
+    if errors:
+        raise PriceFileError(sorted(errors, key=lambda e: e.line_no)[:50])
+
+
+def import_price_file(conn: Connection, price_file: PriceFile, default_vat: str = "none", progress: Progress | None = None) -> dict[str, int]:
+    """Load a parsed price file inside the caller's transaction: all of it or, on any error, none."""
+    _check_references(conn, price_file)
+    total = len(price_file.rows) + len(price_file.extra_barcodes)
+    done = 0
+    if progress:
+        progress(0, total)
+    if price_file.header.replace_catalogue:
+        conn.execute(delete(extra_barcodes))
+        conn.execute(delete(catalogue))
+    values = [_row_values(row, default_vat) for row in price_file.rows]
+    stock_mode = price_file.header.stock_mode
+    for start in range(0, len(values), CHUNK):
+        chunk = values[start : start + CHUNK]
+        if price_file.header.replace_catalogue:
+            conn.execute(catalogue.insert(), chunk)
+        else:
+            stmt = sqlite_insert(catalogue)
+            updated = {c.name: stmt.excluded[c.name] for c in catalogue.columns if c.name != "code"}
+            if stock_mode is StockMode.KEEP:
+                updated["stock"] = catalogue.c.stock
+            elif stock_mode is StockMode.ADD:
+                updated["stock"] = catalogue.c.stock + stmt.excluded.stock
+            conn.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=updated), chunk)
+        done += len(chunk)
+        if progress:
+            progress(done, total)
+    if price_file.extra_barcodes:
+        touched = sorted({extra.item_code for extra in price_file.extra_barcodes})
+        if not price_file.header.replace_catalogue:
+            for start in range(0, len(touched), 500):
+                conn.execute(delete(extra_barcodes).where(extra_barcodes.c.item_code.in_(touched[start : start + 500])))
+        conn.execute(
+            extra_barcodes.insert(),
+            [
+                {"item_code": e.item_code, "barcode": e.barcode, "name": e.name, "price": e.price, "coefficient": e.coefficient}
+                for e in price_file.extra_barcodes
+            ],
+        )
+        done += len(price_file.extra_barcodes)
+        if progress:
+            progress(done, total)
+    return {
+        "rows": len(price_file.rows),
+        "items": sum(1 for row in price_file.rows if row.is_item),
+        "groups": sum(1 for row in price_file.rows if not row.is_item),
+        "extra_barcodes": len(price_file.extra_barcodes),
+        "replaced": int(price_file.header.replace_catalogue),
+    }

@@ -1,0 +1,965 @@
+"""The till's use-cases: receipts from first line to payment, returns, cash moves, X and Z.
+
+Every use-case runs in one database transaction: it either happens whole or not at all, and a
+receipt is on disk from its first line. Role checks happen here too, so no entry point (HTTP,
+CLI, a future UI) can skip them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+
+from icecash.core.barcodes import ScanKind, ScanRules, classify_scan
+from icecash.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+import re
+
+from icecash.core.money import MAX_MONEY, format_money, format_quantity
+from icecash.core.receipt import (
+    ItemSnapshot,
+    LineInput,
+    ReceiptKind,
+    calculate,
+    refund,
+    return_total,
+    settle,
+    validate_card_rate,
+    validate_manual_discount,
+    validate_price,
+    validate_quantity,
+    validate_return_quantity,
+)
+from icecash.core.roles import Role
+from icecash.core.vat import VatRate, vat_included
+from icecash.core.zreport import (
+    ReceiptStatus,
+    ReceiptSummary,
+    ShiftAge,
+    ShiftTotals,
+    SummaryLine,
+    accounting_date,
+    compute_shift_totals,
+    shift_age,
+)
+from icecash.security import hash_password, new_token, token_digest, verify_password
+from icecash.store.db import reading, writing
+
+from . import catalogue as cat
+from .settings import DEFAULTS, SPEC_BY_NAME, validate_changes
+from .tables import (
+    cash_moves,
+    discount_cards,
+    idempotency_keys,
+    receipt_lines,
+    receipts,
+    sessions,
+    settings,
+    shifts,
+    users,
+    z_lines,
+    z_reports,
+)
+
+SESSION_LIFETIME_HOURS = 12
+MAX_LINES = 500
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    login: str
+    name: str
+    role: Role
+    theme: str
+    language: str
+    csrf_token: str = ""
+    session_kind: str = "api"
+
+    def require(self, role: Role, action_ru: str, action_en: str) -> None:
+        if self.role < role:
+            raise Forbidden(
+                "forbidden",
+                f"Недостаточно прав: {action_ru} доступно с роли «{role.label_ru}»",
+                f"Not allowed: {action_en} needs the {role.name.lower()} role",
+                field="role",
+            )
+
+
+def _now() -> datetime:
+    return datetime.now().replace(microsecond=0)
+
+
+def _user_of(row: Any, session_row: Any = None) -> User:
+    return User(
+        id=row.id,
+        login=row.login,
+        name=row.name,
+        role=Role(row.role),
+        theme=row.theme,
+        language=row.language,
+        csrf_token=session_row.csrf_token if session_row is not None else "",
+        session_kind=session_row.kind if session_row is not None else "api",
+    )
+
+
+class Till:
+    """The till's application layer over its database."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = _now):
+        self.engine = engine
+        self.clock = clock
+        self._settings: dict[str, str] | None = None
+        self._settings_lock = threading.Lock()
+
+    # --- settings --------------------------------------------------------------------------------
+
+    def ensure_settings(self) -> None:
+        """Write every declared setting that is missing (first start, or a new version's new ones)."""
+        with writing(self.engine) as conn:
+            present = set(conn.execute(select(settings.c.name)).scalars())
+            missing = [
+                {"name": spec.name, "group": spec.group, "value": spec.default}
+                for spec in SPEC_BY_NAME.values()
+                if spec.name not in present
+            ]
+            if missing:
+                conn.execute(insert(settings), missing)
+        self._settings = None
+
+    def settings(self) -> dict[str, str]:
+        cached = self._settings
+        if cached is None:
+            with self._settings_lock, reading(self.engine) as conn:
+                stored = {name: value for name, value in conn.execute(select(settings.c.name, settings.c.value))}
+                cached = {**DEFAULTS, **stored}
+                self._settings = cached
+        return cached
+
+    def update_settings(self, user: User | None, changes: dict[str, Any]) -> dict[str, str]:
+        """All changes valid or none stored; ``user`` None only from the operator's command line."""
+        if user is not None:
+            user.require(Role.ADMIN, "изменение настроек", "changing settings")
+        clean = validate_changes(changes)
+        with writing(self.engine) as conn:
+            for name, value in clean.items():
+                spec = SPEC_BY_NAME[name]
+                updated = conn.execute(update(settings).where(settings.c.name == name).values(value=value))
+                if not updated.rowcount:
+                    conn.execute(insert(settings).values(name=name, group=spec.group, value=value))
+        self._settings = None
+        return self.settings()
+
+    def scan_rules(self) -> ScanRules:
+        s = self.settings()
+        return ScanRules.from_settings(
+            scale=s["scale_prefix"], user=s["user_prefix"], discount=s["discount_prefix"], bonus=s["bonus_prefix"]
+        )
+
+    # --- users and sessions ----------------------------------------------------------------------
+
+    def create_user(self, actor: User | None, login: str, password: str, role: Role, name: str = "",
+                    code: str | None = None, theme: str = "light", language: str = "ru") -> int:
+        """A new user; ``actor`` None only from the command line, which the operator runs."""
+        if actor is not None:
+            actor.require(Role.ADMIN, "управление пользователями", "managing users")
+        _check_login(login)
+        _check_password(password)
+        with writing(self.engine) as conn:
+            if conn.execute(select(users.c.id).where(users.c.login == login)).first():
+                raise Conflict("login_taken", f"Логин {login!r} уже занят", f"Login {login!r} is taken", field="login")
+            if code and conn.execute(select(users.c.id).where(users.c.code == code)).first():
+                raise Conflict("code_taken", "Код пользователя уже занят", "User code is taken", field="code")
+            return conn.execute(
+                insert(users).values(
+                    login=login, password_hash=hash_password(password), role=int(role), name=name or login,
+                    code=code or None, theme=theme, language=language, active=True, created_at=self.clock(),
+                )
+            ).inserted_primary_key[0]
+
+    def update_user(self, actor: User, user_id: int, changes: dict[str, Any]) -> None:
+        """Admins change anyone; everyone may change their own password, theme and language."""
+        own = set(changes) <= {"password", "theme", "language"} and user_id == actor.id
+        if not own:
+            actor.require(Role.ADMIN, "управление пользователями", "managing users")
+        values: dict[str, Any] = {}
+        if "password" in changes:
+            _check_password(changes["password"])
+            values["password_hash"] = hash_password(changes["password"])
+        if "role" in changes:
+            values["role"] = int(changes["role"])
+        for name in ("name", "theme", "language", "active"):
+            if name in changes:
+                values[name] = changes[name]
+        if "code" in changes:
+            values["code"] = changes["code"] or None
+        with writing(self.engine) as conn:
+            if not conn.execute(select(users.c.id).where(users.c.id == user_id)).first():
+                raise NotFound("unknown_user", "Пользователь не найден", "No such user", field="user_id")
+            if values:
+                conn.execute(update(users).where(users.c.id == user_id).values(**values))
+            if "password" in changes or changes.get("active") is False:
+                conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+
+    def has_users(self) -> bool:
+        with reading(self.engine) as conn:
+            return conn.execute(select(users.c.id).limit(1)).first() is not None
+
+    def list_users(self, actor: User) -> list[Any]:
+        actor.require(Role.ADMIN, "управление пользователями", "managing users")
+        with reading(self.engine) as conn:
+            return conn.execute(select(users).order_by(users.c.login)).all()
+
+    def login(self, login: str, password: str, kind: str = "api") -> tuple[str, User]:
+        """A new session token for the right password; the same refusal for any wrong pair."""
+        with reading(self.engine) as conn:
+            row = conn.execute(select(users).where(users.c.login == login, users.c.active.is_(True))).first()
+        if not verify_password(row.password_hash if row else None, password):
+            raise InvalidInput("bad_credentials", "Неверный логин или пароль", "Wrong login or password", field="password")
+        return self._open_session(row, kind)
+
+    def login_by_code(self, code: str, kind: str = "browser") -> tuple[str, User]:
+        with reading(self.engine) as conn:
+            row = conn.execute(select(users).where(users.c.code == code, users.c.active.is_(True))).first()
+        if row is None:
+            raise InvalidInput("bad_credentials", "Карта пользователя не найдена", "Unknown user card", field="code")
+        return self._open_session(row, kind)
+
+    def _open_session(self, row: Any, kind: str) -> tuple[str, User]:
+        token = new_token()
+        csrf = new_token()
+        now = self.clock()
+        with writing(self.engine) as conn:
+            conn.execute(delete(sessions).where(sessions.c.expires_at < now))
+            conn.execute(
+                insert(sessions).values(
+                    token_hash=token_digest(token), user_id=row.id, kind=kind, csrf_token=csrf, created_at=now,
+                    expires_at=now + _hours(SESSION_LIFETIME_HOURS),
+                )
+            )
+        return token, _user_of(row, _Session(csrf, kind))
+
+    def authenticate(self, token: str) -> User | None:
+        with reading(self.engine) as conn:
+            found = conn.execute(
+                select(users, sessions.c.csrf_token, sessions.c.kind, sessions.c.expires_at)
+                .join(sessions, sessions.c.user_id == users.c.id)
+                .where(sessions.c.token_hash == token_digest(token), users.c.active.is_(True))
+            ).first()
+        if found is None or found.expires_at < self.clock():
+            return None
+        return _user_of(found, found)
+
+    def logout(self, token: str) -> None:
+        with writing(self.engine) as conn:
+            conn.execute(delete(sessions).where(sessions.c.token_hash == token_digest(token)))
+
+    # --- catalogue ---------------------------------------------------------------------------------
+
+    def import_price_file(self, user: User | None, price_file: Any, progress: cat.Progress | None = None) -> dict[str, int]:
+        if user is not None:
+            user.require(Role.ADMIN, "загрузка каталога", "importing the catalogue")
+        with writing(self.engine) as conn:
+            return cat.import_price_file(conn, price_file, self.settings()["default_vat"], progress)
+
+    def add_discount_card(self, user: User | None, number: str, rate_bp: int, name: str = "", text: str = "") -> None:
+        if user is not None:
+            user.require(Role.ADMIN, "управление картами", "managing cards")
+        validate_card_rate(rate_bp)
+        with writing(self.engine) as conn:
+            conn.execute(delete(discount_cards).where(discount_cards.c.number == number))
+            conn.execute(insert(discount_cards).values(number=number, rate_bp=rate_bp, name=name, text=text, closed=False))
+
+    # --- the current receipt ---------------------------------------------------------------------
+
+    def current(self, user: User) -> dict[str, Any] | None:
+        with reading(self.engine) as conn:
+            row = _current_row(conn, user)
+            return self._view(conn, row) if row is not None else None
+
+    def open(self, user: User) -> dict[str, Any]:
+        with writing(self.engine) as conn:
+            return self._view(conn, self._current_or_new(conn, user))
+
+    def scan(self, user: User, text: str, quantity: int | None = None) -> dict[str, Any]:
+        """What the scanner read: a scale barcode, a card, or an item barcode."""
+        scan = classify_scan(text, self.scan_rules())
+        if scan.kind is ScanKind.DISCOUNT_CARD:
+            return self.set_card(user, scan.text)
+        if scan.kind is ScanKind.BONUS_CARD:
+            raise Conflict(
+                "no_bonus_service",
+                "Бонусная карта: бонусный сервис не настроен",
+                "Bonus card: no bonus service configured",
+                field="barcode",
+            )
+        if scan.kind is ScanKind.USER_CARD:
+            raise InvalidInput(
+                "user_card", "Это карта пользователя: используйте её на экране входа",
+                "This is a user card: use it on the login screen", field="barcode",
+            )
+        if scan.kind is ScanKind.SCALE:
+            return self.add_line(user, code=scan.item_code, quantity=scan.quantity, scanned=scan.text)
+        return self.add_line(user, barcode=scan.text, quantity=quantity)
+
+    def add_line(self, user: User, *, code: str | None = None, barcode: str | None = None,
+                 quantity: int | None = None, price: int | None = None, price_option: str | None = None,
+                 scanned: str | None = None) -> dict[str, Any]:
+        if (code is None) == (barcode is None):
+            raise InvalidInput("code_or_barcode", "Укажите код или штрихкод товара", "Give an item code or a barcode", field="code")
+        with writing(self.engine) as conn:
+            self._refuse_if_shift_expired(conn)
+            receipt = self._current_or_new(conn, user, for_change=True)
+            if barcode is not None:
+                if scanned is None:
+                    classify_scan(barcode, ScanRules((), (), (), ()))  # check digit and length
+                row, extra = cat.item_by_barcode(conn, barcode)
+                base_price = cat.extra_price(row, extra) if extra is not None else None
+                if extra is None:
+                    base_price = self._chosen_price(conn, row, price_option)
+            else:
+                row = cat.item_by_code(conn, code)
+                base_price = self._chosen_price(conn, row, price_option)
+            item = cat.snapshot_of(row)
+            qty = quantity if quantity is not None else 1000
+            validate_quantity(item, qty)
+            unit_price = base_price
+            price_changed = False
+            if price is not None:
+                validate_price(item, price)
+                unit_price, price_changed = price, price != base_price
+            if unit_price <= 0:
+                raise InvalidInput(
+                    "price_required", f"У «{item.name}» нет цены: введите цену", f"'{item.name}' has no price: enter one",
+                    field="price",
+                )
+            line_count = conn.execute(
+                select(func.count()).where(receipt_lines.c.receipt_id == receipt.id)
+            ).scalar_one()
+            if line_count >= MAX_LINES:
+                raise Conflict("too_many_lines", f"В чеке не более {MAX_LINES} строк", f"At most {MAX_LINES} lines per receipt", field="lines")
+            line_no = (conn.execute(
+                select(func.max(receipt_lines.c.line_no)).where(receipt_lines.c.receipt_id == receipt.id)
+            ).scalar_one() or 0) + 1
+            conn.execute(
+                insert(receipt_lines).values(
+                    receipt_id=receipt.id, line_no=line_no, code=item.code, name=item.name,
+                    snapshot=cat.snapshot_to_json(item), price=unit_price, quantity=qty, price_changed=price_changed,
+                    vat=item.vat.value,
+                )
+            )
+            return self._recalculated(conn, receipt, selected=line_no)
+
+    def _chosen_price(self, conn: Connection, row: Any, option: str | None) -> int:
+        options = cat.price_options(conn, row)
+        if not options:
+            return row.price
+        if option is None:
+            raise Conflict(
+                "choose_price", f"У «{row.name}» несколько цен: выберите одну", f"'{row.name}' has several prices: pick one",
+                field="price_option", options=[{**o, "price": format_money(o["price"])} for o in options],
+            )
+        for candidate in options:
+            if candidate["option"] == str(option):
+                return candidate["price"]
+        raise InvalidInput("bad_price_option", f"Нет варианта цены {option!r}", f"No price option {option!r}", field="price_option")
+
+    def change_line(self, user: User, line_no: int, *, quantity: int | None = None, price: int | None = None,
+                    discount_bp: int | None = None) -> dict[str, Any]:
+        with writing(self.engine) as conn:
+            receipt = self._current_for_change(conn, user)
+            line = _line(conn, receipt.id, line_no)
+            if line.storno:
+                raise Conflict("line_cancelled", "Строка сторнирована", "The line is cancelled (storno)", field="line_no")
+            item = cat.snapshot_from_json(line.snapshot)
+            values: dict[str, Any] = {}
+            if quantity is not None:
+                self._refuse_if_shift_expired(conn)
+                validate_quantity(item, quantity)
+                values.update(quantity=quantity, quantity_changed=True)
+            if price is not None:
+                validate_price(item, price)
+                values.update(price=price, price_changed=price != item.price)
+            if discount_bp is not None:
+                probe = LineInput(item, values.get("quantity", line.quantity), values.get("price", line.price))
+                values["manual_discount_bp"] = validate_manual_discount(probe, discount_bp)
+            elif values and line.manual_discount_bp:
+                probe = LineInput(item, values.get("quantity", line.quantity), values.get("price", line.price))
+                validate_manual_discount(probe, line.manual_discount_bp)
+            if values:
+                conn.execute(update(receipt_lines).where(receipt_lines.c.id == line.id).values(**values))
+            return self._recalculated(conn, receipt, selected=line_no)
+
+    def storno(self, user: User, line_no: int) -> dict[str, Any]:
+        with writing(self.engine) as conn:
+            receipt = self._current_for_change(conn, user)
+            line = _line(conn, receipt.id, line_no)
+            if not line.storno:
+                conn.execute(update(receipt_lines).where(receipt_lines.c.id == line.id).values(storno=True))
+            return self._recalculated(conn, receipt, selected=line_no)
+
+    def select_line(self, user: User, line_no: int) -> dict[str, Any]:
+        with writing(self.engine) as conn:
+            receipt = self._current_for_change(conn, user)
+            _line(conn, receipt.id, line_no)
+            conn.execute(update(receipts).where(receipts.c.id == receipt.id).values(selected_line=line_no))
+            return self._view(conn, _receipt_by_id(conn, receipt.id))
+
+    def set_card(self, user: User, number: str) -> dict[str, Any]:
+        with writing(self.engine) as conn:
+            card = conn.execute(select(discount_cards).where(discount_cards.c.number == number)).first()
+            if card is None:
+                raise NotFound("unknown_card", f"Дисконтная карта {number} не найдена", f"Discount card {number} not found", field="card")
+            if card.closed:
+                raise Conflict("card_closed", f"Дисконтная карта {number} закрыта", f"Discount card {number} is closed", field="card")
+            receipt = self._current_or_new(conn, user, for_change=True)
+            conn.execute(
+                update(receipts).where(receipts.c.id == receipt.id).values(card_number=number, card_rate_bp=card.rate_bp)
+            )
+            return self._recalculated(conn, _receipt_by_id(conn, receipt.id))
+
+    def clear_card(self, user: User) -> dict[str, Any]:
+        with writing(self.engine) as conn:
+            receipt = self._current_for_change(conn, user)
+            conn.execute(update(receipts).where(receipts.c.id == receipt.id).values(card_number=None, card_rate_bp=0))
+            return self._recalculated(conn, _receipt_by_id(conn, receipt.id))
+
+    def defer(self, user: User) -> dict[str, Any]:
+        with writing(self.engine) as conn:
+            receipt = self._current_for_change(conn, user)
+            if not _live_line_count(conn, receipt.id):
+                raise Conflict("empty_receipt", "Чек пуст: откладывать нечего", "The receipt is empty: nothing to defer", field="lines")
+            conn.execute(
+                update(receipts).where(receipts.c.id == receipt.id)
+                .values(status=ReceiptStatus.DEFERRED.value, version=receipts.c.version + 1)
+            )
+            return self._view(conn, _receipt_by_id(conn, receipt.id))
+
+    def deferred(self, user: User) -> list[dict[str, Any]]:
+        """Deferred receipts: a seller sees their own, a cashier and up see all."""
+        with reading(self.engine) as conn:
+            stmt = select(receipts).where(receipts.c.status == ReceiptStatus.DEFERRED.value)
+            if user.role < Role.CASHIER:
+                stmt = stmt.where(receipts.c.seller_id == user.id)
+            rows = conn.execute(stmt.order_by(receipts.c.created_at)).all()
+            return [self._view(conn, row, with_lines=False) for row in rows]
+
+    def load_deferred(self, user: User, receipt_uuid: str) -> dict[str, Any]:
+        with writing(self.engine) as conn:
+            row = _receipt_by_uuid(conn, receipt_uuid)
+            if row.status != ReceiptStatus.DEFERRED.value:
+                raise Conflict("not_deferred", "Этот чек не отложен", "This receipt is not deferred", field="uuid")
+            if user.role < Role.CASHIER and row.seller_id != user.id:
+                raise Forbidden("forbidden", "Продавец может загрузить только свой чек", "A seller may load only their own receipt", field="uuid")
+            current = _current_row(conn, user)
+            if current is not None:
+                if _live_line_count(conn, current.id):
+                    raise Conflict(
+                        "receipt_in_progress", "Сначала закончите или отложите текущий чек",
+                        "Finish or defer the current receipt first", field="uuid",
+                    )
+                conn.execute(delete(receipts).where(receipts.c.id == current.id))
+            conn.execute(
+                update(receipts).where(receipts.c.id == row.id)
+                .values(status=ReceiptStatus.OPEN.value, owner_id=user.id, version=receipts.c.version + 1)
+            )
+            return self._view(conn, _receipt_by_id(conn, row.id))
+
+    def cancel(self, user: User) -> dict[str, Any] | None:
+        """Cancel the current receipt: kept as a cancelled receipt and counted in the Z."""
+        with writing(self.engine) as conn:
+            receipt = self._current_for_change(conn, user)
+            if not conn.execute(select(func.count()).where(receipt_lines.c.receipt_id == receipt.id)).scalar_one():
+                conn.execute(delete(receipts).where(receipts.c.id == receipt.id))
+                return None
+            shift = self._shift_for_money(conn)
+            number = _next_number(conn)
+            conn.execute(
+                update(receipts).where(receipts.c.id == receipt.id).values(
+                    status=ReceiptStatus.CANCELLED.value, number=number, shift_id=shift.id, closed_at=self.clock(),
+                    cashier_id=user.id, upload_state="pending", version=receipts.c.version + 1,
+                )
+            )
+            return self._view(conn, _receipt_by_id(conn, receipt.id))
+
+    def pay(self, user: User, cash: int = 0, card: int = 0, expected_version: int | None = None) -> dict[str, Any]:
+        user.require(Role.CASHIER, "приём оплаты", "taking payment")
+        with writing(self.engine) as conn:
+            receipt = _current_row(conn, user)
+            if receipt is None:
+                raise Conflict("empty_receipt", "Чек пуст: нечего оплачивать", "The receipt is empty: nothing to pay", field="lines")
+            if expected_version is not None and expected_version != receipt.version:
+                raise Conflict(
+                    "receipt_changed", "Чек изменился после показа суммы: проверьте и оплатите снова",
+                    "The receipt changed since its total was shown: check it and pay again", field="expected_version",
+                )
+            self._refuse_if_shift_expired(conn)
+            payment = settle(receipt.total, cash, card)
+            shift = self._shift_for_money(conn)
+            conn.execute(
+                update(receipts).where(receipts.c.id == receipt.id).values(
+                    status=ReceiptStatus.PAID.value, number=_next_number(conn), shift_id=shift.id,
+                    closed_at=self.clock(), cashier_id=user.id, cash=payment.cash, card=payment.card,
+                    cash_given=payment.cash_given, change=payment.change, upload_state="pending",
+                    version=receipts.c.version + 1,
+                )
+            )
+            return self._view(conn, _receipt_by_id(conn, receipt.id))
+
+    # --- finished receipts -------------------------------------------------------------------------
+
+    def receipt(self, user: User, receipt_uuid: str) -> dict[str, Any]:
+        with reading(self.engine) as conn:
+            row = _receipt_by_uuid(conn, receipt_uuid)
+            if user.role < Role.CASHIER and row.seller_id != user.id:
+                raise Forbidden("forbidden", "Продавец видит только свои чеки", "A seller sees only their own receipts", field="uuid")
+            return self._view(conn, row)
+
+    def find_receipts(self, user: User, *, date_from: date | None = None, date_to: date | None = None,
+                      number: int | None = None, kind: str | None = None, status: str | None = None,
+                      limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        user.require(Role.CASHIER, "просмотр чеков", "browsing receipts")
+        stmt = select(receipts).where(receipts.c.status.in_([ReceiptStatus.PAID.value, ReceiptStatus.CANCELLED.value]))
+        if date_from:
+            stmt = stmt.where(receipts.c.closed_at >= datetime.combine(date_from, time.min))
+        if date_to:
+            stmt = stmt.where(receipts.c.closed_at <= datetime.combine(date_to, time.max))
+        if number is not None:
+            stmt = stmt.where(receipts.c.number == number)
+        if kind:
+            stmt = stmt.where(receipts.c.kind == ReceiptKind(kind).value)
+        if status:
+            stmt = stmt.where(receipts.c.status == ReceiptStatus(status).value)
+        stmt = stmt.order_by(receipts.c.id.desc()).limit(min(limit, 200)).offset(offset)
+        with reading(self.engine) as conn:
+            return [self._view(conn, row, with_lines=False) for row in conn.execute(stmt).all()]
+
+    def last_receipt(self, user: User) -> dict[str, Any]:
+        """The last finished receipt of this till, for a copy."""
+        user.require(Role.CASHIER, "копия чека", "a receipt copy")
+        with reading(self.engine) as conn:
+            row = conn.execute(
+                select(receipts).where(receipts.c.status == ReceiptStatus.PAID.value).order_by(receipts.c.id.desc()).limit(1)
+            ).first()
+            if row is None:
+                raise NotFound("no_receipts", "Ещё нет ни одного чека", "There is no receipt yet", field="receipt")
+            return self._view(conn, row)
+
+    def make_return(self, user: User, receipt_uuid: str, lines: list[tuple[int, int]], card: int | None = None) -> dict[str, Any]:
+        """Return ``(line_no, quantity)`` pairs of a paid sale; refunded to card up to what it paid by card."""
+        user.require(Role.CASHIER, "возврат", "returns")
+        if not lines:
+            raise InvalidInput("empty_return", "Выберите строки для возврата", "Pick the lines to return", field="lines")
+        with writing(self.engine) as conn:
+            sale = _receipt_by_uuid(conn, receipt_uuid)
+            if sale.kind != ReceiptKind.SALE.value or sale.status != ReceiptStatus.PAID.value:
+                raise Conflict("not_returnable", "Вернуть можно только оплаченный чек продажи",
+                               "Only a paid sale can be returned", field="uuid")
+            self._refuse_if_shift_expired(conn)
+            seen: set[int] = set()
+            planned = []
+            for index, (line_no, quantity) in enumerate(lines):
+                field = f"lines[{index}]"
+                if line_no in seen:
+                    raise InvalidInput("duplicate_line", f"Строка {line_no} указана дважды", f"Line {line_no} is given twice", field=field)
+                seen.add(line_no)
+                sold = _line(conn, sale.id, line_no, field=f"{field}.line_no")
+                if sold.storno:
+                    raise InvalidInput("line_cancelled", f"Строка {line_no} была сторнирована",
+                                       f"Line {line_no} was cancelled", field=f"{field}.line_no")
+                item = cat.snapshot_from_json(sold.snapshot)
+                returned = conn.execute(
+                    select(func.coalesce(func.sum(receipt_lines.c.quantity), 0))
+                    .join(receipts, receipts.c.id == receipt_lines.c.receipt_id)
+                    .where(receipt_lines.c.return_of_line_id == sold.id, receipts.c.status == ReceiptStatus.PAID.value)
+                ).scalar_one()
+                validate_return_quantity(item, sold.quantity, returned, quantity, field_name=f"{field}.quantity")
+                planned.append((sold, item, quantity, return_total(sold.total, sold.quantity, returned, quantity)))
+            total = sum(p[3] for p in planned)
+            refund_card = min(card if card is not None else sale.card, total)
+            if card is not None and card > sale.card:
+                raise InvalidInput("card_exceeds_paid", "На карту нельзя вернуть больше, чем было оплачено картой",
+                                   "Cannot refund to card more than was paid by card", field="card")
+            payment = refund(total, refund_card)
+            shift = self._shift_for_money(conn)
+            now = self.clock()
+            s = self.settings()
+            return_id = conn.execute(
+                insert(receipts).values(
+                    uuid=str(uuid.uuid4()), kind=ReceiptKind.RETURN.value, status=ReceiptStatus.PAID.value,
+                    number=_next_number(conn), owner_id=user.id, seller_id=user.id, cashier_id=user.id,
+                    shift_id=shift.id, return_of_id=sale.id, idplace=int(s["idplace"]), nkassa=int(s["nkassa"]),
+                    created_at=now, closed_at=now, cash=payment.cash, card=payment.card, cash_given=payment.cash_given,
+                    change=0, upload_state="pending",
+                )
+            ).inserted_primary_key[0]
+            for line_no, (sold, item, quantity, line_total) in enumerate(planned, start=1):
+                conn.execute(
+                    insert(receipt_lines).values(
+                        receipt_id=return_id, line_no=line_no, code=sold.code, name=sold.name, snapshot=sold.snapshot,
+                        price=sold.final_price, quantity=quantity, fixed_total=line_total, return_of_line_id=sold.id,
+                        vat=sold.vat,
+                    )
+                )
+            return self._recalculated(conn, _receipt_by_id(conn, return_id))
+
+    # --- cash, shift, reports ----------------------------------------------------------------------
+
+    def cash_move(self, user: User, amount: int, comment: str = "") -> dict[str, Any]:
+        """Cash in (positive) or out (negative); out never more than the drawer holds."""
+        user.require(Role.CASHIER, "внесение и выплата", "cash in and out")
+        if amount == 0 or abs(amount) > MAX_MONEY:
+            raise InvalidInput("bad_amount", "Сумма должна быть ненулевой и разумной", "The amount must be non-zero and sane", field="amount")
+        with writing(self.engine) as conn:
+            shift = self._shift_for_money(conn)
+            if amount < 0:
+                drawer = self._totals(conn, shift).cash_in_drawer
+                if -amount > drawer:
+                    raise Conflict("not_enough_cash", f"В кассе только {format_money(drawer)}",
+                                   f"The drawer holds only {format_money(drawer)}", field="amount")
+            conn.execute(
+                insert(cash_moves).values(uuid=str(uuid.uuid4()), shift_id=shift.id, user_id=user.id, amount=amount,
+                                          comment=comment, created_at=self.clock())
+            )
+            return _totals_view(self._totals(conn, shift), shift, self.clock())
+
+    def shift_status(self, user: User) -> dict[str, Any]:
+        with reading(self.engine) as conn:
+            shift = _open_shift(conn)
+            if shift is None:
+                return {"open": False, "age": None, "state": ShiftAge.FRESH.value}
+            age = self.clock() - shift.opened_at
+            return {
+                "open": True, "uuid": shift.uuid, "opened_at": shift.opened_at.isoformat(),
+                "hours": round(age.total_seconds() / 3600, 2), "state": shift_age(shift.opened_at, self.clock()).value,
+            }
+
+    def x_report(self, user: User) -> dict[str, Any]:
+        user.require(Role.CASHIER, "X-отчёт", "the X report")
+        with reading(self.engine) as conn:
+            shift = _open_shift(conn)
+            if shift is None:
+                return _totals_view(compute_shift_totals([]), None, self.clock())
+            return _totals_view(self._totals(conn, shift), shift, self.clock())
+
+    def z_report(self, user: User) -> dict[str, Any]:
+        """Close the shift: store its totals and lines; refused when there is nothing to close."""
+        user.require(Role.CASHIER, "Z-отчёт", "the Z report")
+        with writing(self.engine) as conn:
+            shift = _open_shift(conn)
+            totals = self._totals(conn, shift) if shift is not None else None
+            if shift is None or totals.is_empty:
+                raise Conflict("nothing_to_close", "Смена пуста: Z-отчёт не нужен", "The shift is empty: nothing to close", field="shift")
+            now = self.clock()
+            s = self.settings()
+            number = (conn.execute(select(func.max(z_reports.c.number))).scalar_one() or 0) + 1
+            z_id = conn.execute(
+                insert(z_reports).values(
+                    uuid=str(uuid.uuid4()), number=number, shift_id=shift.id, user_id=user.id,
+                    idplace=int(s["idplace"]), nkassa=int(s["nkassa"]), opened_at=shift.opened_at, closed_at=now,
+                    accounting_date=accounting_date(now, time.fromisoformat(s["begin_time"])),
+                    sales_count=totals.sales_count, returns_count=totals.returns_count, cancels_count=totals.cancels_count,
+                    sales_total=totals.sales_total, returns_total=totals.returns_total, cancels_total=totals.cancels_total,
+                    cash=totals.cash, card=totals.card, sales_discount=totals.sales_discount,
+                    returns_discount=totals.returns_discount, cash_in=totals.cash_in, cash_out=totals.cash_out,
+                    revenue=totals.revenue, upload_state="pending",
+                )
+            ).inserted_primary_key[0]
+            if totals.lines:
+                conn.execute(insert(z_lines), [
+                    {"z_id": z_id, "code": zl.code, "name": zl.name, "sold_quantity": zl.sold_quantity,
+                     "sold_total": zl.sold_total, "returned_quantity": zl.returned_quantity, "returned_total": zl.returned_total}
+                    for zl in totals.lines
+                ])
+            conn.execute(update(shifts).where(shifts.c.id == shift.id).values(closed_at=now))
+            return _z_view(conn, conn.execute(select(z_reports).where(z_reports.c.id == z_id)).one())
+
+    def z_reports(self, user: User, date_from: date | None = None, date_to: date | None = None) -> list[dict[str, Any]]:
+        user.require(Role.CASHIER, "Z-отчёты", "Z reports")
+        stmt = select(z_reports)
+        if date_from:
+            stmt = stmt.where(z_reports.c.accounting_date >= date_from)
+        if date_to:
+            stmt = stmt.where(z_reports.c.accounting_date <= date_to)
+        with reading(self.engine) as conn:
+            return [_z_view(conn, row, with_lines=False) for row in conn.execute(stmt.order_by(z_reports.c.number.desc()).limit(500))]
+
+    def z_report_by_uuid(self, user: User, z_uuid: str) -> dict[str, Any]:
+        user.require(Role.CASHIER, "Z-отчёты", "Z reports")
+        with reading(self.engine) as conn:
+            row = conn.execute(select(z_reports).where(z_reports.c.uuid == z_uuid)).first()
+            if row is None:
+                raise NotFound("unknown_z", "Z-отчёт не найден", "No such Z report", field="uuid")
+            return _z_view(conn, row)
+
+    # --- idempotency -------------------------------------------------------------------------------
+
+    def remembered(self, user: User, key: str) -> tuple[int, str] | None:
+        with reading(self.engine) as conn:
+            row = conn.execute(
+                select(idempotency_keys.c.status_code, idempotency_keys.c.response)
+                .where(idempotency_keys.c.user_id == user.id, idempotency_keys.c.key == key)
+            ).first()
+        return (row.status_code, row.response) if row else None
+
+    def remember(self, user: User, key: str, status_code: int, body: str) -> None:
+        now = self.clock()
+        with writing(self.engine) as conn:
+            conn.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < now - _hours(24)))
+            conn.execute(
+                insert(idempotency_keys).prefix_with("OR IGNORE", dialect="sqlite").values(
+                    user_id=user.id, key=key, status_code=status_code, response=body, created_at=now
+                )
+            )
+
+    # --- internals -----------------------------------------------------------------------------------
+
+    def _current_or_new(self, conn: Connection, user: User, for_change: bool = False) -> Any:
+        row = _current_row(conn, user)
+        if row is not None:
+            return row
+        s = self.settings()
+        receipt_id = conn.execute(
+            insert(receipts).values(
+                uuid=str(uuid.uuid4()), kind=ReceiptKind.SALE.value, status=ReceiptStatus.OPEN.value,
+                owner_id=user.id, seller_id=user.id, idplace=int(s["idplace"]), nkassa=int(s["nkassa"]),
+                created_at=self.clock(), upload_state="local",
+            )
+        ).inserted_primary_key[0]
+        return _receipt_by_id(conn, receipt_id)
+
+    def _current_for_change(self, conn: Connection, user: User) -> Any:
+        row = _current_row(conn, user)
+        if row is None:
+            raise Conflict("no_receipt", "Нет открытого чека", "There is no open receipt", field="receipt")
+        return row
+
+    def _refuse_if_shift_expired(self, conn: Connection) -> None:
+        shift = _open_shift(conn)
+        if shift is not None and shift_age(shift.opened_at, self.clock()) is ShiftAge.EXPIRED:
+            raise Conflict(
+                "shift_expired", "Смена длится более 24 часов: снимите Z-отчёт", "The shift is over 24 hours old: take the Z report",
+                field="shift",
+            )
+
+    def _shift_for_money(self, conn: Connection) -> Any:
+        shift = _open_shift(conn)
+        if shift is None:
+            conn.execute(insert(shifts).values(uuid=str(uuid.uuid4()), opened_at=self.clock()))
+            shift = _open_shift(conn)
+        return shift
+
+    def _totals(self, conn: Connection, shift: Any) -> ShiftTotals:
+        rows = conn.execute(
+            select(receipts).where(
+                receipts.c.shift_id == shift.id,
+                receipts.c.status.in_([ReceiptStatus.PAID.value, ReceiptStatus.CANCELLED.value]),
+            )
+        ).all()
+        lines_by_receipt: dict[int, list[SummaryLine]] = {}
+        if rows:
+            for line in conn.execute(
+                select(receipt_lines.c.receipt_id, receipt_lines.c.code, receipt_lines.c.name, receipt_lines.c.quantity,
+                       receipt_lines.c.total, receipt_lines.c.discount)
+                .join(receipts, receipts.c.id == receipt_lines.c.receipt_id)
+                .where(receipts.c.shift_id == shift.id, receipts.c.status == ReceiptStatus.PAID.value,
+                       receipt_lines.c.storno.is_(False))
+            ):
+                lines_by_receipt.setdefault(line.receipt_id, []).append(
+                    SummaryLine(line.code, line.name, line.quantity, line.total, line.discount)
+                )
+        summaries = [
+            ReceiptSummary(
+                kind=ReceiptKind(row.kind), status=ReceiptStatus(row.status), total=row.total, cash=row.cash,
+                card=row.card, discount=row.discount, lines=tuple(lines_by_receipt.get(row.id, ())),
+            )
+            for row in rows
+        ]
+        moves = list(conn.execute(select(cash_moves.c.amount).where(cash_moves.c.shift_id == shift.id)).scalars())
+        return compute_shift_totals(summaries, moves)
+
+    def _recalculated(self, conn: Connection, receipt: Any, selected: int | None = None) -> dict[str, Any]:
+        """Recompute every line by the core and store what changed; returns the fresh view."""
+        lines = conn.execute(
+            select(receipt_lines).where(receipt_lines.c.receipt_id == receipt.id).order_by(receipt_lines.c.line_no)
+        ).all()
+        inputs = [
+            LineInput(
+                item=cat.snapshot_from_json(line.snapshot), quantity=line.quantity, price=line.price,
+                storno=bool(line.storno), manual_discount_bp=line.manual_discount_bp,
+                price_changed=bool(line.price_changed), quantity_changed=bool(line.quantity_changed),
+                fixed_total=line.fixed_total,
+            )
+            for line in lines
+        ]
+        calc = calculate(inputs, receipt.card_rate_bp)
+        for line, result in zip(lines, calc.lines):
+            fresh = {
+                "amount": result.amount, "discount_bp": result.discount_bp, "discount": result.discount,
+                "total": result.total, "final_price": result.final_price, "vat_amount": result.vat_amount,
+                "marks": result.marks,
+            }
+            if any(getattr(line, k) != v for k, v in fresh.items()):
+                conn.execute(update(receipt_lines).where(receipt_lines.c.id == line.id).values(**fresh))
+        values: dict[str, Any] = {
+            "amount": calc.amount, "discount": calc.discount, "total": calc.total, "version": receipts.c.version + 1,
+        }
+        if selected is not None:
+            values["selected_line"] = selected
+        conn.execute(update(receipts).where(receipts.c.id == receipt.id).values(**values))
+        return self._view(conn, _receipt_by_id(conn, receipt.id), calc=calc)
+
+    def _view(self, conn: Connection, row: Any, with_lines: bool = True, calc: Any = None) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "uuid": row.uuid, "kind": row.kind, "status": row.status, "number": row.number,
+            "created_at": row.created_at.isoformat(), "closed_at": row.closed_at.isoformat() if row.closed_at else None,
+            "seller_id": row.seller_id, "cashier_id": row.cashier_id,
+            "idplace": row.idplace, "nkassa": row.nkassa,
+            "card_number": row.card_number, "card_percent": _rate(row.card_rate_bp),
+            "amount": format_money(row.amount), "discount": format_money(row.discount), "total": format_money(row.total),
+            "cash": format_money(row.cash), "card": format_money(row.card),
+            "cash_given": format_money(row.cash_given), "change": format_money(row.change),
+            "selected_line": row.selected_line, "version": row.version, "upload_state": row.upload_state,
+            "return_of": None,
+        }
+        if row.return_of_id:
+            view["return_of"] = conn.execute(select(receipts.c.uuid).where(receipts.c.id == row.return_of_id)).scalar_one()
+        if with_lines:
+            lines = conn.execute(
+                select(receipt_lines).where(receipt_lines.c.receipt_id == row.id).order_by(receipt_lines.c.line_no)
+            ).all()
+            view["lines"] = [_line_view(line) for line in lines]
+            per_rate: dict[str, list[int]] = {}
+            for line in lines:
+                if not line.storno:
+                    per_rate.setdefault(line.vat, []).append(line.total)
+            view["vat"] = [
+                {"rate": rate, "total": format_money(sum(t)), "vat": format_money(vat_included(sum(t), VatRate(rate)))}
+                for rate, t in sorted(per_rate.items())
+            ]
+        return view
+
+
+class _Session:
+    def __init__(self, csrf_token: str, kind: str):
+        self.csrf_token = csrf_token
+        self.kind = kind
+
+
+def _hours(n: int) -> timedelta:
+    return timedelta(hours=n)
+
+
+def _rate(bp: int) -> str:
+    return f"{bp // 100}.{bp % 100:02d}"
+
+
+def _check_login(login: str) -> None:
+    if not isinstance(login, str) or not re.fullmatch(r"[A-Za-z0-9_.\-@]{1,64}", login):
+        raise InvalidInput("bad_login", "Логин: 1–64 латинских букв, цифр и знаков _.-@",
+                           "Login: 1–64 Latin letters, digits and _.-@", field="login")
+
+
+def _check_password(password: str) -> None:
+    if not isinstance(password, str) or not 4 <= len(password) <= 256:
+        raise InvalidInput("bad_password", "Пароль: от 4 до 256 символов", "Password: 4 to 256 characters", field="password")
+
+
+def _current_row(conn: Connection, user: User) -> Any:
+    return conn.execute(
+        select(receipts).where(receipts.c.owner_id == user.id, receipts.c.status == ReceiptStatus.OPEN.value)
+        .order_by(receipts.c.id).limit(1)
+    ).first()
+
+
+def _receipt_by_id(conn: Connection, receipt_id: int) -> Any:
+    return conn.execute(select(receipts).where(receipts.c.id == receipt_id)).one()
+
+
+def _receipt_by_uuid(conn: Connection, receipt_uuid: str) -> Any:
+    row = conn.execute(select(receipts).where(receipts.c.uuid == str(receipt_uuid))).first()
+    if row is None:
+        raise NotFound("unknown_receipt", "Чек не найден", "No such receipt", field="uuid")
+    return row
+
+
+def _line(conn: Connection, receipt_id: int, line_no: int, field: str = "line_no") -> Any:
+    row = conn.execute(
+        select(receipt_lines).where(receipt_lines.c.receipt_id == receipt_id, receipt_lines.c.line_no == line_no)
+    ).first()
+    if row is None:
+        raise NotFound("unknown_line", f"В чеке нет строки {line_no}", f"The receipt has no line {line_no}", field=field)
+    return row
+
+
+def _live_line_count(conn: Connection, receipt_id: int) -> int:
+    return conn.execute(
+        select(func.count()).where(receipt_lines.c.receipt_id == receipt_id, receipt_lines.c.storno.is_(False))
+    ).scalar_one()
+
+
+def _next_number(conn: Connection) -> int:
+    return (conn.execute(select(func.max(receipts.c.number))).scalar_one() or 0) + 1
+
+
+def _open_shift(conn: Connection) -> Any:
+    return conn.execute(select(shifts).where(shifts.c.closed_at.is_(None)).order_by(shifts.c.id.desc()).limit(1)).first()
+
+
+def _line_view(line: Any) -> dict[str, Any]:
+    return {
+        "line_no": line.line_no, "code": line.code, "name": line.name,
+        "price": format_money(line.price), "quantity": format_quantity(line.quantity),
+        "amount": format_money(line.amount), "discount_percent": _rate(line.discount_bp),
+        "manual_discount_percent": _rate(line.manual_discount_bp),
+        "discount": format_money(line.discount), "total": format_money(line.total),
+        "final_price": format_money(line.final_price), "vat": line.vat, "vat_amount": format_money(line.vat_amount),
+        "storno": bool(line.storno), "marks": line.marks,
+    }
+
+
+def _totals_view(totals: ShiftTotals, shift: Any, now: datetime) -> dict[str, Any]:
+    return {
+        "shift_opened_at": shift.opened_at.isoformat() if shift is not None else None,
+        "generated_at": now.isoformat(),
+        "sales_count": totals.sales_count, "returns_count": totals.returns_count, "cancels_count": totals.cancels_count,
+        "sales_total": format_money(totals.sales_total), "returns_total": format_money(totals.returns_total),
+        "cancels_total": format_money(totals.cancels_total), "cash": format_money(totals.cash),
+        "card": format_money(totals.card), "discount": format_money(totals.discount),
+        "cash_in": format_money(totals.cash_in), "cash_out": format_money(totals.cash_out),
+        "cash_in_drawer": format_money(totals.cash_in_drawer), "revenue": format_money(totals.revenue),
+        "lines": [_z_line_view(zl) for zl in totals.lines],
+    }
+
+
+def _z_view(conn: Connection, row: Any, with_lines: bool = True) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "uuid": row.uuid, "number": row.number, "idplace": row.idplace, "nkassa": row.nkassa,
+        "opened_at": row.opened_at.isoformat(), "closed_at": row.closed_at.isoformat(),
+        "accounting_date": row.accounting_date.isoformat(),
+        "sales_count": row.sales_count, "returns_count": row.returns_count, "cancels_count": row.cancels_count,
+        "sales_total": format_money(row.sales_total), "returns_total": format_money(row.returns_total),
+        "cancels_total": format_money(row.cancels_total), "cash": format_money(row.cash), "card": format_money(row.card),
+        "discount": format_money(row.sales_discount - row.returns_discount),
+        "cash_in": format_money(row.cash_in), "cash_out": format_money(row.cash_out),
+        "revenue": format_money(row.revenue), "upload_state": row.upload_state,
+    }
+    if with_lines:
+        view["lines"] = [
+            _z_line_view(zl) for zl in conn.execute(select(z_lines).where(z_lines.c.z_id == row.id).order_by(z_lines.c.id))
+        ]
+    return view
+
+
+def _z_line_view(zl: Any) -> dict[str, Any]:
+    return {
+        "code": zl.code, "name": zl.name, "sold_quantity": format_quantity(zl.sold_quantity),
+        "sold_total": format_money(zl.sold_total), "returned_quantity": format_quantity(zl.returned_quantity),
+        "returned_total": format_money(zl.returned_total),
+    }

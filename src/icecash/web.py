@@ -1,0 +1,179 @@
+"""What every IceCash HTTP service shares: JSON errors that name the field, body limits, input types.
+
+Bad input never gets a stack trace: domain refusals become 4xx with ``{"error": {...}}``,
+schema errors name the field that was wrong, and anything unexpected is logged and answered
+with a plain 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator, WithJsonSchema
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from icecash.core.errors import DomainError
+from icecash.core.money import MAX_MONEY, parse_money, parse_quantity, parse_rate
+
+log = logging.getLogger("icecash.web")
+
+STATUS_BY_KIND = {"invalid": 400, "not_found": 404, "forbidden": 403, "conflict": 409, "unauthenticated": 401}
+DEFAULT_BODY_LIMIT = 1 << 20  # 1 MiB of JSON is far more than any receipt
+
+
+def error_body(code: str, message_ru: str, message_en: str, field: str | None = None, **details: Any) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "field": field, "message": message_ru, "message_en": message_en}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
+def error_response(status: int, code: str, message_ru: str, message_en: str, field: str | None = None, **details: Any) -> JSONResponse:
+    return JSONResponse(error_body(code, message_ru, message_en, field, **details), status_code=status)
+
+
+def _field_of(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
+    return out or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"error": exc.as_dict()}, status_code=STATUS_BY_KIND.get(exc.kind, 400))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": ("body",), "msg": "invalid request", "type": "invalid"}
+        if first.get("type") == "json_invalid":
+            return error_response(400, "malformed_json", "Тело запроса — не корректный JSON",
+                                  "The request body is not valid JSON", field="body")
+        field = _field_of(tuple(first.get("loc", ())))
+        message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        more = [
+            {"field": _field_of(tuple(e.get("loc", ()))), "message": str(e.get("msg", "")).removeprefix("Value error, ")}
+            for e in errors[1:10]
+        ]
+        details = {"more": more} if more else {}
+        return error_response(422, "invalid_field", f"Поле {field}: {message}", f"Field {field}: {message}", field=field, **details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return error_response(404, "not_found", "Нет такого адреса", "No such address", field="path")
+        if exc.status_code == 405:
+            return error_response(405, "method_not_allowed", "Метод не поддерживается", "Method not allowed", field="method")
+        if exc.status_code == 401:
+            return error_response(401, "unauthenticated", "Нужно войти в систему", "Log in first", field="authorization")
+        return error_response(exc.status_code, "http_error", str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal", "Внутренняя ошибка: подробности в журнале сервиса",
+                              "Internal error: see the service log")
+
+
+class BodyLimit:
+    """Refuses bodies over a limit with 413 before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, default: int = DEFAULT_BODY_LIMIT, overrides: dict[str, int] | None = None):
+        self.app = app
+        self.default = default
+        self.overrides = overrides or {}
+
+    def _limit(self, path: str) -> int:
+        for prefix, limit in self.overrides.items():
+            if path.startswith(prefix):
+                return limit
+        return self.default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self._limit(scope["path"])
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(limit, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _BodyTooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _too_large(limit, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(limit: int, send: Send) -> None:
+    response = error_response(413, "body_too_large", f"Тело запроса больше {limit} байт", f"Request body over {limit} bytes", field="body")
+    await send({"type": "http.response.start", "status": 413, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+# --- input types: money, quantity and percent arrive as text or numbers, never become floats ---
+
+
+def _to_text(value: Any) -> str:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got true/false")
+    if isinstance(value, (int, str, Decimal)):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)  # 0.1 + 0.2 stays visibly wrong and is refused for its decimals
+    raise ValueError("expected a number or a decimal string")
+
+
+def _money(value: Any) -> int:
+    kopecks = parse_money(_to_text(value))
+    if abs(kopecks) > MAX_MONEY:
+        raise ValueError("amount is too large")
+    return kopecks
+
+
+def _quantity(value: Any) -> int:
+    return parse_quantity(_to_text(value))
+
+
+def _rate(value: Any) -> int:
+    return parse_rate(_to_text(value))
+
+
+Money = Annotated[
+    int, BeforeValidator(_money),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+([.,]\d{1,2})?$", "examples": ["89.90"],
+                    "description": "rubles, at most 2 decimals (a JSON number is accepted too)"}),
+]
+Quantity = Annotated[
+    int, BeforeValidator(_quantity),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+([.,]\d{1,3})?$", "examples": ["1", "0.250"],
+                    "description": "units or kilograms, at most 3 decimals"}),
+]
+Percent = Annotated[
+    int, BeforeValidator(_rate),
+    WithJsonSchema({"type": "string", "pattern": r"^\d+([.,]\d{1,2})?$", "examples": ["5", "12.5"],
+                    "description": "percent, at most 2 decimals"}),
+]
