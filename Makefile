@@ -1,14 +1,23 @@
 # IceCash: the two set-up commands of the README, and their helpers.
-# Both create .venv and install what they need on a fresh machine.
+# Both create .venv and install what they need on a fresh machine (Debian packages too, when
+# run as root and something is missing).
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test venv bench clean
+.PHONY: demo test venv bench clean check-python
 
-$(STAMP): pyproject.toml
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+	  || { echo "IceCash needs Python 3.11 or newer; $(PYTHON) is $$($(PYTHON) --version 2>&1). Set PYTHON=python3.11 (or newer)."; exit 1; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null \
+	  || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	         apt-get update -qq && apt-get install -y -qq python3-venv; \
+	       else echo "Python's venv module is missing: install python3-venv (Debian/Ubuntu)."; exit 1; fi; }
+
+$(STAMP): pyproject.toml | check-python
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -24,10 +33,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-## make bench: the benchmarks (not part of the tests)
+## make bench: the benchmarks (not part of the tests); each prints its figures
 bench: $(STAMP)
 	$(PY) bench/till_sale.py
 	$(PY) bench/price_import.py
 
 clean:
-	rm -rf $(VENV) var build *.egg-info src/*.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis

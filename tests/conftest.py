@@ -1,0 +1,117 @@
+"""Shared fixtures: a real till over a temporary data directory, in-process or as a real process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from icecash.till.app import create_app, open_till
+from icecash.till.demo import seed_demo
+from icecash.till.service import Till
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def till(tmp_path: Path) -> Till:
+    """A till with a small demo catalogue (fixed items 1001–1005 and 200 more) and demo users."""
+    service = open_till(tmp_path / "till")
+    seed_demo(service, items=200)
+    return service
+
+
+@pytest.fixture
+def client(till: Till) -> Iterator[TestClient]:
+    with TestClient(create_app(till), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def login(client: TestClient | httpx.Client, user: str, password: str | None = None) -> dict[str, str]:
+    """Bearer headers for a demo user (password = login in the demo)."""
+    answer = client.post("/api/v1/auth/login", json={"login": user, "password": password or user})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+@pytest.fixture
+def cashier(client: TestClient) -> dict[str, str]:
+    return login(client, "kassir")
+
+
+@pytest.fixture
+def seller(client: TestClient) -> dict[str, str]:
+    return login(client, "seller")
+
+
+@pytest.fixture
+def admin(client: TestClient) -> dict[str, str]:
+    return login(client, "admin")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveTill:
+    """A real ``icecash demo`` process on a free port; kill() is SIGKILL, like a power cut."""
+
+    def __init__(self, data: Path, items: int = 200):
+        self.data = data
+        self.items = items
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+        self.log = data.parent / f"till-{self.port}.log"
+
+    def start(self) -> "LiveTill":
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "icecash.cli", "demo", "--data", str(self.data), "--port", str(self.port),
+             "--items", str(self.items)],
+            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env=env, cwd=REPO,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"till exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"till did not start: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def live_till(tmp_path: Path) -> Iterator[LiveTill]:
+    live = LiveTill(tmp_path / "live").start()
+    try:
+        yield live
+    finally:
+        live.stop()
