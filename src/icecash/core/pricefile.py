@@ -212,6 +212,7 @@ _CSV_NAMES = {
     "vat": "vat",
 }
 
+_FLAGS = {"1": True, "0": False, "": False}
 _TRUE = frozenset({"1", "yes", "да", "true"})
 _FALSE = frozenset({"0", "no", "нет", "false", ""})
 
@@ -241,9 +242,10 @@ class _Parser:
         self.barcodes: list[ExtraBarcodeRow] = []
         self._first_line: dict[str, int] = {}  # code -> the line it first appeared on
         self._is_item: dict[str, bool] = {}
-        self._caches: dict[str, dict[str, int]] = {"money": {"": 0}, "quantity": {"": 0}, "rate": {"": 0}}
-        self._money = self._caches["money"]
-        self._quantity = self._caches["quantity"]
+        self._money: dict[str, int] = {"": 0}  # parsed values by their text, one cache per limit
+        self._quantity: dict[str, int] = {"": 0}
+        self._stock: dict[str, int] = {"": 0}
+        self._rate: dict[str, int] = {"": 0}
         self._ints: dict[str, int] = {"": 0}
 
     def error(self, key: str, ru: str, en: str, line_no: int | None = None) -> None:
@@ -276,42 +278,41 @@ class _Parser:
             return None
         return self.code(raw, "parent")
 
-    def _parse(self, raw: str, key: str, kind: str, limit: int) -> int | None:
+    def _parse(self, raw: str, key: str, kind: str, limit: int, cache: dict[str, int]) -> int | None:
         parse = {"money": parse_money, "quantity": parse_quantity, "rate": parse_rate}[kind]
         try:
             value = parse(raw)
         except ValueError:
             ru, en = _EXPECTED[kind]
-            self.error(key, f"«{_show(raw)}» — не число; ожидается {ru}", f"{_show(raw)!r} is not a number; expected {en}")
+            self.error(
+                key, f"«{_show(raw)}» — не число; ожидается {ru}", f"{_show(raw)!r} is not a number; expected {en}"
+            )
             return None
         if value < 0:
             self.error(key, f"отрицательное значение {_show(raw)}", f"negative value {_show(raw)}")
             return None
         if value > limit:
             if kind == "rate":
-                self.error(key, f"скидка {_show(raw)} % вне диапазона 0–100", f"discount {_show(raw)} % is outside 0-100")
+                self.error(
+                    key, f"скидка {_show(raw)} % вне диапазона 0–100", f"discount {_show(raw)} % is outside 0-100"
+                )
             else:
                 self.error(key, f"слишком большое значение {_show(raw)}", f"value {_show(raw)} is too large")
             return None
-        if limit == _LIMITS[kind]:
-            self._caches[kind][raw] = value
+        cache[raw] = value
         return value
 
     def money(self, raw: str, key: str) -> int | None:
         value = self._money.get(raw)
-        return self._parse(raw, key, "money", MAX_MONEY) if value is None else value
+        return self._parse(raw, key, "money", MAX_MONEY, self._money) if value is None else value
 
     def quantity(self, raw: str, key: str) -> int | None:
         value = self._quantity.get(raw)
-        return self._parse(raw, key, "quantity", MAX_QUANTITY) if value is None else value
-
-    def stock(self, raw: str, key: str) -> int | None:
-        value = self._quantity.get(raw)
-        return self._parse(raw, key, "quantity", MAX_STOCK) if value is None else value
+        return self._parse(raw, key, "quantity", MAX_QUANTITY, self._quantity) if value is None else value
 
     def percent(self, raw: str, key: str) -> int | None:
-        value = self._caches["rate"].get(raw)
-        return self._parse(raw, key, "rate", FULL_RATE) if value is None else value
+        value = self._rate.get(raw)
+        return self._parse(raw, key, "rate", FULL_RATE, self._rate) if value is None else value
 
     def integer(self, raw: str, key: str) -> int | None:
         value = self._ints.get(raw)
@@ -357,21 +358,43 @@ class _Parser:
         """Check one item or group (``is_item`` None: its kind was bad and already reported) and keep it."""
         if start is None:
             start = len(self.errors)
-        code = self.code(code_raw)
+        # Fast paths inline (cached numbers, 0/1 flags): this runs once per line of 100,000-line files.
+        code = code_raw if code_raw.isdigit() and code_raw.isascii() else self.code(code_raw)
         if is_item and not name:
             self.error("name", "у товара нет наименования", "an item needs a name")
-        parent = self.parent(parent_raw)
-        price = self.money(price_raw, "price")
-        min_price = self.money(min_raw, "min_price")
-        max_price = self.money(max_raw, "max_price")
+        parent = None if parent_raw == "" or parent_raw == "0" else self.code(parent_raw, "parent")
+        money, quantity, ints = self._money.get, self._quantity.get, self._ints.get
+        price = money(price_raw)
+        if price is None:
+            price = self._parse(price_raw, "price", "money", MAX_MONEY, self._money)
+        min_price = money(min_raw)
+        if min_price is None:
+            min_price = self._parse(min_raw, "min_price", "money", MAX_MONEY, self._money)
+        max_price = money(max_raw)
+        if max_price is None:
+            max_price = self._parse(max_raw, "max_price", "money", MAX_MONEY, self._money)
         max_discount = self.percent(discount_raw, "max_discount")
-        weighed = self.flag(weighed_raw, "weighed")
-        alcohol = self.flag(alcohol_raw, "alcohol")
-        department = self.integer(department_raw, "department")
-        type_ = self.integer(type_raw, "type")
-        scheme = self.integer(scheme_raw, "scheme")
-        litres = self.quantity(litres_raw, "litres")
-        stock = self.stock(stock_raw, "stock")
+        weighed = _FLAGS.get(weighed_raw)
+        if weighed is None:
+            weighed = self.flag(weighed_raw, "weighed")
+        alcohol = _FLAGS.get(alcohol_raw)
+        if alcohol is None:
+            alcohol = self.flag(alcohol_raw, "alcohol")
+        department = ints(department_raw)
+        if department is None:
+            department = self.integer(department_raw, "department")
+        type_ = ints(type_raw)
+        if type_ is None:
+            type_ = self.integer(type_raw, "type")
+        scheme = ints(scheme_raw)
+        if scheme is None:
+            scheme = self.integer(scheme_raw, "scheme")
+        litres = quantity(litres_raw)
+        if litres is None:
+            litres = self._parse(litres_raw, "litres", "quantity", MAX_QUANTITY, self._quantity)
+        stock = self._stock.get(stock_raw)
+        if stock is None:
+            stock = self._parse(stock_raw, "stock", "quantity", MAX_STOCK, self._stock)
         if min_price is not None and max_price is not None:
             if max_price and min_price > max_price:
                 self.error(
@@ -399,12 +422,11 @@ class _Parser:
                 if is_item is not None:
                     self._is_item[code] = is_item
         if len(self.errors) == start and is_item is not None:
-            self.rows.append(
-                CatalogueRow(
-                    self.line_no, code, barcode, name, is_item, parent, price, min_price, max_price,  # type: ignore[arg-type]
-                    max_discount, weighed, department, vat, alcohol, litres, stock, type_, scheme,  # type: ignore[arg-type]
-                )
+            row = CatalogueRow(
+                self.line_no, code, barcode, name, is_item, parent, price, min_price, max_price,
+                max_discount, weighed, department, vat, alcohol, litres, stock, type_, scheme,
             )  # fmt: skip
+            self.rows.append(row)
 
     def barcode_row(self, code_raw: str, barcode: str, name: str, price_raw: str, koef_raw: str) -> None:
         """Check one extra barcode and keep it; empty or 0 coefficient means 1."""
@@ -413,7 +435,8 @@ class _Parser:
         price = self.money(price_raw, "price")
         koef = self.quantity(koef_raw, "coefficient")
         if len(self.errors) == start:
-            self.barcodes.append(ExtraBarcodeRow(self.line_no, code, barcode, name, price, koef or QTY_SCALE))  # type: ignore[arg-type]
+            extra = ExtraBarcodeRow(self.line_no, code, barcode, name, price, koef or QTY_SCALE)
+            self.barcodes.append(extra)
 
     def finish(self, header: PriceHeader, fmt: str) -> PriceFile:
         """Check extra barcodes against the file's items, then all or nothing."""
@@ -440,11 +463,19 @@ class _Parser:
 
 
 _EXPECTED = {
-    "money": ("сумма в рублях, не более 2 знаков после точки, например 198.00", "rubles with at most 2 decimals, e.g. 198.00"),
-    "quantity": ("число, не более 3 знаков после точки, например 0.750", "a number with at most 3 decimals, e.g. 0.750"),
-    "rate": ("процент, не более 2 знаков после точки, например 20", "a percentage with at most 2 decimals, e.g. 20"),
+    "money": (
+        "сумма в рублях, не более 2 знаков после точки, например 198.00",
+        "rubles with at most 2 decimals, e.g. 198.00",
+    ),
+    "quantity": (
+        "число, не более 3 знаков после точки, например 0.750",
+        "a number with at most 3 decimals, e.g. 0.750",
+    ),
+    "rate": (
+        "процент, не более 2 знаков после точки, например 20",
+        "a percentage with at most 2 decimals, e.g. 20",
+    ),
 }
-_LIMITS = {"money": MAX_MONEY, "quantity": MAX_QUANTITY, "rate": FULL_RATE}
 
 
 def _run(parser: _Parser, body) -> PriceFile:
@@ -506,30 +537,47 @@ def _unzip_spr(data: bytes) -> bytes:
         return content
 
 
-def _spr_header(parser: _Parser, line: str) -> PriceHeader:
-    replace = False
-    stock = StockMode.CLEAR
-    for token in line[1:].split(";"):
+def _options(parser: _Parser, text: str, field_name: str) -> list[tuple[str, str]]:
+    """``key=value`` pairs of a header or options line, keys and values lower-cased."""
+    pairs = []
+    for token in text.split(";"):
         token = token.strip()
         if not token:
             continue
         key, sep, value = token.partition("=")
-        key, value = key.strip().lower(), value.strip().lower()
-        if not sep:
-            parser.error("header", f"ожидается ключ=значение, а не «{_show(token)}»", f"expected key=value, not {_show(token)!r}")
-        elif key == "type" and value != "price":
+        if sep:
+            pairs.append((key.strip().lower(), value.strip().lower()))
+        else:
+            parser.error(
+                field_name,
+                f"ожидается ключ=значение, а не «{_show(token)}»",
+                f"expected key=value, not {_show(token)!r}",
+            )
+    return pairs
+
+
+def _stock_mode(parser: _Parser, value: str, field_name: str) -> StockMode:
+    try:
+        return StockMode(value)
+    except ValueError:
+        parser.error(
+            field_name,
+            f"«{_show(value)}» — ожидается clear, keep или add",
+            f"{_show(value)!r}: expected clear, keep or add",
+        )
+        return StockMode.CLEAR
+
+
+def _spr_header(parser: _Parser, line: str) -> PriceHeader:
+    replace = False
+    stock = StockMode.CLEAR
+    for key, value in _options(parser, line[1:], "header"):
+        if key == "type" and value != "price":
             parser.error("type", f"файл типа «{_show(value)}», а не price", f"file of type {_show(value)!r}, not price")
         elif key == "sheme_record":
             replace = value == "clear"
         elif key == "sheme_count":
-            try:
-                stock = StockMode(value)
-            except ValueError:
-                parser.error(
-                    "sheme_count",
-                    f"«{_show(value)}» — ожидается clear, keep или add",
-                    f"{_show(value)!r}: expected clear, keep or add",
-                )
+            stock = _stock_mode(parser, value, "sheme_count")
     return PriceHeader(replace, stock)
 
 
@@ -544,7 +592,12 @@ def parse_spr(data: bytes) -> PriceFile:
             line_no=1,
             field_name="encoding",
         )
-    text = _decode(data, SPR_ENCODING, "прайс .spr должен быть в cp1251 (Windows-1251)", "a .spr file must be cp1251 (Windows-1251)")
+    text = _decode(
+        data,
+        SPR_ENCODING,
+        "прайс .spr должен быть в cp1251 (Windows-1251)",
+        "a .spr file must be cp1251 (Windows-1251)",
+    )
     parser = _Parser(_SPR_NAMES, loose_flags=False)
     return _run(parser, lambda: _parse_spr_text(parser, text))
 
@@ -571,9 +624,10 @@ def _parse_spr_text(parser: _Parser, text: str) -> PriceFile:
                         "the #IceCash header is allowed on the first line only",
                     )
                 continue
-            fields = [x.strip() for x in line[1:].split(";")]
+            fields = line[1:].split(";")
             if not _is_code(fields[0]):
-                continue  # a comment
+                continue  # a comment: a barcode line has its code right after the '#'
+            fields = [x.strip() for x in fields]
             if len(fields) < SPR_BARCODE_MIN_FIELDS:
                 parser.error(
                     _SPR_BARCODE_FIELDS[len(fields)],
@@ -592,7 +646,8 @@ def _parse_spr_text(parser: _Parser, text: str) -> PriceFile:
             )
             continue
         f = [x.strip() for x in f[:SPR_MIN_FIELDS]]
-        # id;shk;name;litrag;cena;ostatok;sheme;real;section;max_skid;type;alco;minprice;maxprice;reserved2;idgroup;istov
+        # f: id shk name litrag cena ostatok sheme real section max_skid type alco minprice maxprice
+        #    reserved2 idgroup istov
         catalogue_row(
             f[0], f[1], f[2], flag(f[16], "is_item"), f[15], f[4], f[12], f[13], f[9], f[7], f[11], f[8],
             f[10], f[6], f[3], f[5], None,
@@ -693,22 +748,11 @@ def write_spr(price_file: PriceFile) -> bytes:
 def _csv_options(parser: _Parser, line: str) -> PriceHeader:
     replace = False
     stock = StockMode.CLEAR
-    for token in line.lstrip("#").replace(",", ";").split(";"):
-        token = token.strip()
-        if not token:
-            continue
-        key, sep, value = token.partition("=")
-        key, value = key.strip().lower(), value.strip().lower()
-        if not sep:
-            parser.error("options", f"ожидается ключ=значение, а не «{_show(token)}»", f"expected key=value, not {_show(token)!r}")
-        elif key == "replace":
-            flag = parser.flag(value, "replace")
-            replace = bool(flag)
+    for key, value in _options(parser, line.lstrip().removeprefix("#").replace(",", ";"), "options"):
+        if key == "replace":
+            replace = bool(parser.flag(value, "replace"))
         elif key == "stock":
-            try:
-                stock = StockMode(value)
-            except ValueError:
-                parser.error("stock", f"«{_show(value)}» — ожидается clear, keep или add", f"{_show(value)!r}: expected clear, keep or add")
+            stock = _stock_mode(parser, value, "stock")
         else:
             parser.error(
                 "options", f"неизвестный параметр «{_show(key)}»; допустимы replace и stock",
@@ -790,12 +834,12 @@ def _csv_check_header(parser: _Parser, columns: list[str]) -> None:
         )
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if repeated:
-        parser.error("header", f"колонки повторяются: {', '.join(repeated)}", f"repeated columns: {', '.join(repeated)}")
+        listed = ", ".join(repeated)
+        parser.error("header", f"колонки повторяются: {listed}", f"repeated columns: {listed}")
     missing = [c for c in CSV_REQUIRED if c not in columns]
     if missing:
-        parser.error(
-            "header", f"нет обязательных колонок: {', '.join(missing)}", f"required columns missing: {', '.join(missing)}"
-        )
+        listed = ", ".join(missing)
+        parser.error("header", f"нет обязательных колонок: {listed}", f"required columns missing: {listed}")
     if len(parser.errors) > start:
         raise parser.fail()
 
@@ -804,12 +848,18 @@ def _csv_row(parser: _Parser, raw: dict[str, str]) -> None:
     get = raw.get
     kind = get("kind", "").lower() or "item"
     if kind == "barcode":
-        parser.barcode_row(get("code", ""), get("barcode", ""), get("name", ""), get("price", ""), get("coefficient", ""))
+        parser.barcode_row(
+            get("code", ""), get("barcode", ""), get("name", ""), get("price", ""), get("coefficient", "")
+        )
         return
     start = len(parser.errors)
     is_item: bool | None = kind == "item"
     if kind not in ("item", "group"):
-        parser.error("kind", f"«{_show(kind)}» — ожидается item, group или barcode", f"{_show(kind)!r}: expected item, group or barcode")
+        parser.error(
+            "kind",
+            f"«{_show(kind)}» — ожидается item, group или barcode",
+            f"{_show(kind)!r}: expected item, group or barcode",
+        )
         is_item = None
     vat: VatRate | None = None
     vat_raw = get("vat", "")
@@ -849,6 +899,8 @@ __all__ = [
     "ExtraBarcodeRow",
     "LineError",
     "MAX_ERRORS",
+    "MAX_INT_FIELD",
+    "MAX_STOCK",
     "PriceFile",
     "PriceFileError",
     "PriceHeader",
