@@ -42,8 +42,13 @@ def _field_of(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     out = ""
     for part in parts:
+        if out and (part in _UNION_TAGS or "[" in part):
+            continue  # pydantic names the union member tried ("inn.str"); the field is what the client knows
         out += f"[{part}]" if part.isdigit() else (f".{part}" if out else part)
     return out or "body"
+
+
+_UNION_TAGS = frozenset({"str", "int", "bool", "float", "none", "dict", "list"})
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -75,6 +80,11 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(405, "method_not_allowed", "Метод не поддерживается", "Method not allowed", field="method")
         if exc.status_code == 401:
             return error_response(401, "unauthenticated", "Нужно войти в систему", "Log in first", field="authorization")
+        if isinstance(exc.__cause__, _BodyTooLarge):  # a chunked body over the limit, caught while FastAPI read it
+            return error_response(413, "body_too_large", "Тело запроса слишком велико", "Request body too large", field="body")
+        if exc.status_code == 400 and exc.__cause__ is not None:  # FastAPI could not parse the body (e.g. nested too deep)
+            return error_response(400, "malformed_json", "Тело запроса — не корректный JSON",
+                                  "The request body is not valid JSON", field="body")
         return error_response(exc.status_code, "http_error", str(exc.detail), str(exc.detail))
 
     @app.exception_handler(Exception)

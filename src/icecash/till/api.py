@@ -10,13 +10,14 @@ same user gets the first answer again instead of a second line or a second payme
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections import defaultdict
 from datetime import date
 from typing import Annotated, Any, Callable, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -75,20 +76,33 @@ def current_user(request: Request) -> User:
     return user
 
 
-CurrentUser = Annotated[User, Depends(current_user)]
+async def _current_user_on_loop(request: Request) -> User:
+    """current_user as a dependency, run on the event loop: FastAPI would run a plain ``def`` dependency
+    in a worker thread, and that hop costs more than the one indexed session read it makes."""
+    return current_user(request)
+
+
+CurrentUser = Annotated[User, Depends(_current_user_on_loop)]
 
 _user_locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
 _user_locks_guard = threading.Lock()
 
 
 def once(request: Request, user: User, key: str | None, action: Callable[[], Any]) -> Any:
-    """Run ``action`` once per (user, Idempotency-Key); a repeat gets the stored answer."""
+    """Run ``action`` once per (user, Idempotency-Key); a repeat gets the stored answer.
+
+    The answer is a ready JSONResponse either way: the views are plain JSON already, and FastAPI
+    would otherwise validate them against ``Any`` in another thread hop and encode them again.
+    """
     if not key:
-        return action()
+        return JSONResponse(action())
     if len(key) > 128:
         raise InvalidInput("bad_idempotency_key", "Idempotency-Key длиннее 128 символов", "Idempotency-Key over 128 characters",
                            field="Idempotency-Key")
     till = till_of(request)
+    # A key answers only for the action it was first used with: the same key on /receipt/pay after
+    # /receipt/scan must not replay the scan's 200 as if the payment had been made.
+    key = hashlib.sha256(f"{request.method} {request.url.path}\n{key}".encode()).hexdigest()
     with _user_locks_guard:
         lock = _user_locks[user.id]
     with lock:
@@ -105,6 +119,9 @@ def once(request: Request, user: User, key: str | None, action: Callable[[], Any
 
 
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description="repeat-safe key for this action")]
+# Bounded so a huge number is a 422 naming the parameter, not an SQLite overflow (500).
+LineNo = Annotated[int, Path(ge=1, le=100_000)]
+DB_INT_MAX = 2**31 - 1
 
 
 class LoginIn(Strict):
@@ -210,19 +227,19 @@ def add_line(body: AddLineIn, request: Request, user: CurrentUser, key: IdemKey 
 
 
 @router.patch("/receipt/lines/{line_no}", tags=["receipt"], summary="Change quantity, price or manual discount")
-def change_line(line_no: int, body: ChangeLineIn, request: Request, user: CurrentUser) -> dict[str, Any]:
+def change_line(line_no: LineNo, body: ChangeLineIn, request: Request, user: CurrentUser) -> dict[str, Any]:
     return till_of(request).change_line(
         user, line_no, quantity=body.quantity, price=body.price, discount_bp=body.discount_percent
     )
 
 
 @router.post("/receipt/lines/{line_no}/storno", tags=["receipt"], summary="Cancel one line (storno)")
-def storno(line_no: int, request: Request, user: CurrentUser) -> dict[str, Any]:
+def storno(line_no: LineNo, request: Request, user: CurrentUser) -> dict[str, Any]:
     return till_of(request).storno(user, line_no)
 
 
 @router.post("/receipt/lines/{line_no}/select", tags=["receipt"], summary="Move the selection to a line")
-def select_line(line_no: int, request: Request, user: CurrentUser) -> dict[str, Any]:
+def select_line(line_no: LineNo, request: Request, user: CurrentUser) -> dict[str, Any]:
     return till_of(request).select_line(user, line_no)
 
 
@@ -277,9 +294,9 @@ def load(receipt_uuid: str, request: Request, user: CurrentUser) -> dict[str, An
 @router.get("/receipts", tags=["receipts"], summary="Search finished receipts")
 def find_receipts(
     request: Request, user: CurrentUser,
-    date_from: date | None = None, date_to: date | None = None, number: int | None = Query(default=None, ge=1),
+    date_from: date | None = None, date_to: date | None = None, number: int | None = Query(default=None, ge=1, le=DB_INT_MAX),
     kind: Literal["sale", "return"] | None = None, status: Literal["paid", "cancelled"] | None = None,
-    limit: int = Query(default=50, ge=1, le=200), offset: int = Query(default=0, ge=0),
+    limit: int = Query(default=50, ge=1, le=200), offset: int = Query(default=0, ge=0, le=DB_INT_MAX),
 ) -> list[dict[str, Any]]:
     return till_of(request).find_receipts(
         user, date_from=date_from, date_to=date_to, number=number, kind=kind, status=status, limit=limit, offset=offset
@@ -306,7 +323,7 @@ def make_return(receipt_uuid: str, body: ReturnIn, request: Request, user: Curre
 
 
 class CashIn(Strict):
-    amount: Money
+    amount: Money = Field(gt=0, description="above zero: the endpoint says the direction")
     comment: str = Field(default="", max_length=256)
 
 
@@ -369,7 +386,7 @@ def catalogue_info(request: Request, user: CurrentUser) -> dict[str, Any]:
 def catalogue_items(
     request: Request, user: CurrentUser, q: str = Query(default="", max_length=128),
     group: str | None = Query(default=None, max_length=32, description="'' for the root, a group code for its children"),
-    limit: int = Query(default=50, ge=1, le=200), offset: int = Query(default=0, ge=0),
+    limit: int = Query(default=50, ge=1, le=200), offset: int = Query(default=0, ge=0, le=DB_INT_MAX),
 ) -> list[dict[str, Any]]:
     with reading(till_of(request).engine) as conn:
         return [_item_json(row) for row in search_items(conn, q, group, limit, offset)]
@@ -391,18 +408,19 @@ async def catalogue_import(request: Request, filename: str = Query(default="pric
     user = current_user(request)
     user.require(Role.ADMIN, "загрузка каталога", "importing the catalogue")
     content_type = request.headers.get("content-type", "")
+    named = "filename" in request.query_params  # else the content tells .spr (zip, #IceCash, 17 fields) from CSV
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise InvalidInput("no_file", "Нет файла в поле file", "No file in the 'file' field", field="file")
         data = await upload.read()
-        filename = upload.filename or filename
+        filename, named = upload.filename or filename, named or bool(upload.filename)
     else:
         data = await request.body()
     if not data:
         raise InvalidInput("empty_file", "Файл пуст", "The file is empty", field="file")
-    price_file = await run_in_threadpool(parse_price_file, data, filename)
+    price_file = await run_in_threadpool(parse_price_file, data, filename if named else "")
     return await run_in_threadpool(till_of(request).import_price_file, user, price_file)
 
 
@@ -478,8 +496,12 @@ def create_user(body: UserIn, request: Request, user: CurrentUser) -> dict[str, 
 
 
 @router.patch("/users/{user_id}", tags=["admin"], summary="Change a user (admin; anyone their own password/theme)")
-def patch_user(user_id: int, body: UserPatch, request: Request, user: CurrentUser) -> dict[str, Any]:
+def patch_user(user_id: Annotated[int, Path(ge=1, le=DB_INT_MAX)], body: UserPatch, request: Request, user: CurrentUser) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        if value is None and name != "code":  # only the code may be cleared; the rest are NOT NULL
+            raise InvalidInput("null_field", f"Поле {name} не может быть пустым (null)", f"Field {name} may not be null",
+                               field=name)
     if "role" in changes and changes["role"] is not None:
         changes["role"] = Role[changes["role"].upper()]
     till_of(request).update_user(user, user_id, changes)
