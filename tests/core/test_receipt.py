@@ -11,7 +11,7 @@ import dataclasses
 import pytest
 
 from icecash.core.errors import Conflict, InvalidInput
-from icecash.core.money import FULL_RATE, MAX_MONEY, MAX_QUANTITY
+from icecash.core.money import FULL_RATE, MAX_MONEY, MAX_QUANTITY, div_half_up
 from icecash.core.receipt import (
     Calculation,
     ItemSnapshot,
@@ -477,6 +477,11 @@ class TestReturns:
 
 
 class TestRoundingDocExamples:
+    def test_rule_0_half_away_from_zero(self) -> None:
+        # 0.505 ₽ = 50.5 kop -> 51 kop; −0.505 ₽ -> −0.51 ₽
+        assert div_half_up(505, 10) == 51
+        assert div_half_up(-505, 10) == -51
+
     def test_rule_1_line_amount(self) -> None:
         # 0.333 kg × 123.45 ₽ = 41.10885 ₽ -> 41.11 ₽
         assert calculate_line(line(CHEESE, 333)).total == 4111
