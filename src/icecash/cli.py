@@ -11,14 +11,16 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from icecash import __version__
 from icecash.core.errors import DomainError
 from icecash.core.roles import Role
 
-console = Console(stderr=True)
-out = Console()
+# soft_wrap: messages stay on one line however narrow the terminal, so they can be grepped and quoted
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 app = typer.Typer(
     name="icecash",
@@ -42,20 +44,45 @@ DataOption = typer.Option(
     Path(os.environ.get("ICECASH_DATA", "./var")), "--data", "-d",
     help="Data directory (database, logs). Env: ICECASH_DATA.", show_default=True,
 )
+# The same option after a subcommand (`icecash till price import FILE --data DIR`); it wins over `till --data`.
+SubDataOption = typer.Option(
+    None, "--data", "-d", help="Data directory of the till (as `icecash till --data`). Env: ICECASH_DATA.",
+    show_default=False,
+)
 
 
 def _fail(message: str, code: int = 2) -> None:
-    console.print(f"[bold red]Ошибка / error:[/] {message}")
+    console.print(f"[bold red]Ошибка / error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 
 def _domain_fail(exc: DomainError) -> None:
-    field = f" [{exc.field}]" if exc.field else ""
+    field = escape(f" [{exc.field}]") if exc.field else ""
     details = getattr(exc, "errors", None)
-    console.print(f"[bold red]Ошибка{field}:[/] {exc.message_ru}\n[red]Error{field}:[/] {exc.message_en}")
+    console.print(f"[bold red]Ошибка{field}:[/] {escape(exc.message_ru)}\n[red]Error{field}:[/] {escape(exc.message_en)}")
     for error in (details or [])[1:20]:
-        console.print(f"  строка/line {error.line_no}, {error.field}: {error.message_ru} / {error.message_en}")
+        console.print(
+            escape(f"  строка/line {error.line_no}, {error.field}: {error.message_ru} / {error.message_en}"),
+            highlight=False,
+        )
     raise typer.Exit(2)
+
+
+def _open_till(ctx: typer.Context | None, data: Optional[Path]):  # noqa: ANN202
+    """The till over ``--data`` (the subcommand's, else ``till``'s); a clear message, not a traceback, on failure."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from icecash.till.app import open_till
+
+    directory = data if data is not None or ctx is None else ctx.obj["data"]
+    try:
+        return open_till(directory)
+    except CommandError as exc:  # e.g. a database from a newer IceCash: its revision is unknown here
+        _fail(f"--data {directory}: схема базы не обновляется / cannot upgrade the till database: {exc}")
+    except (OSError, SQLAlchemyError) as exc:
+        reason = getattr(exc, "strerror", None) or str(getattr(exc, "orig", None) or exc)
+        _fail(f"--data {directory}: база кассы не открывается / cannot open the till database: {reason}")
 
 
 def _setup_logging(level: str) -> None:
@@ -89,9 +116,9 @@ def till(
     if ctx.invoked_subcommand is not None:
         return
     _setup_logging(log_level)
-    from icecash.till.app import create_app, open_till
+    from icecash.till.app import create_app
 
-    till_service = open_till(data)
+    till_service = _open_till(None, data)
     if not till_service.has_users():
         console.print(
             "[yellow]Нет ни одного пользователя. Создайте администратора:[/] icecash till user add admin --role admin\n"
@@ -105,15 +132,24 @@ def till(
 def price_import(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="A .spr (plain or zipped) or .csv price file.", exists=True, dir_okay=False, readable=True),
+    data: Optional[Path] = SubDataOption,
 ) -> None:
-    """Import a price file into the till's catalogue: all lines or, if any is bad, none."""
-    from icecash.core.pricefile import parse_price_file
-    from icecash.till.app import open_till
+    """Import a price file into the till's catalogue: all lines or, if any is bad, none.
 
-    till_service = open_till(ctx.obj["data"])
+    A bad file is refused whole, with the line number and field of each problem; the catalogue stays as it was.
+    """
+    from icecash.core.pricefile import parse_price_file
+
+    till_service = _open_till(ctx, data)
     try:
-        with console.status(f"Чтение / reading {file.name}…"):
-            price_file = parse_price_file(file.read_bytes(), file.name)
+        content = file.read_bytes()
+    except OSError as exc:
+        _fail(f"{file}: {exc.strerror}")
+    if not content.strip():
+        _fail(f"{file}: файл пуст / the file is empty")
+    try:
+        with console.status(f"Чтение / reading {escape(file.name)}…"):
+            price_file = parse_price_file(content, file.name)
         with Progress(
             TextColumn("[bold]Загрузка / import"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
         ) as progress:
@@ -135,10 +171,9 @@ def user_add(
     role: str = typer.Option("cashier", "--role", "-r", help="seller, cashier or admin."),
     name: str = typer.Option("", "--name", help="Name shown on screen and receipts."),
     password: Optional[str] = typer.Option(None, "--password", help="Asked for when not given (better: not in shell history)."),
+    data: Optional[Path] = SubDataOption,
 ) -> None:
     """Create a till user."""
-    from icecash.till.app import open_till
-
     try:
         parsed_role = Role.parse(role)
     except (KeyError, ValueError):
@@ -146,7 +181,7 @@ def user_add(
     if password is None:
         password = typer.prompt("Пароль / password", hide_input=True, confirmation_prompt=True)
     try:
-        user_id = open_till(ctx.obj["data"]).create_user(None, login, password, parsed_role, name)
+        user_id = _open_till(ctx, data).create_user(None, login, password, parsed_role, name)
     except DomainError as exc:
         _domain_fail(exc)
     out.print(f"Пользователь {login} ({parsed_role.label_ru}) создан, id {user_id} / user created")
@@ -177,10 +212,10 @@ def demo(
 ) -> None:
     """The whole suite on embedded defaults with demo data and demo users (for now: the till)."""
     _setup_logging("info")
-    from icecash.till.app import create_app, open_till
+    from icecash.till.app import create_app
     from icecash.till.demo import DEMO_USERS, seed_demo
 
-    till_service = open_till(data)
+    till_service = _open_till(None, data)
     with console.status("Демо-данные / demo data…"):
         seed_demo(till_service, items)
     out.print(f"\n[bold]IceCash demo[/]: касса / till  http://{host}:{port}/   API: http://{host}:{port}/docs")
