@@ -35,14 +35,14 @@ till_app = typer.Typer(
     invoke_without_command=True,
 )
 price_app = typer.Typer(help="The till's catalogue: import price files (.spr, zipped .spr, CSV).", no_args_is_help=True)
-user_app = typer.Typer(help="The till's users: create the first admin, reset a password.", no_args_is_help=True)
+user_app = typer.Typer(help="The till's users: create the first admin and other users.", no_args_is_help=True)
 till_app.add_typer(price_app, name="price")
 till_app.add_typer(user_app, name="user")
 app.add_typer(till_app, name="till")
 
 DataOption = typer.Option(
     Path(os.environ.get("ICECASH_DATA", "./var")), "--data", "-d",
-    help="Data directory (database, logs). Env: ICECASH_DATA.", show_default=True,
+    help="Data directory (the till database). Env: ICECASH_DATA.", show_default=True,
 )
 # The same option after a subcommand (`icecash till price import FILE --data DIR`); it wins over `till --data`.
 SubDataOption = typer.Option(
@@ -205,7 +205,7 @@ def till_openapi_document() -> dict:
 
 @app.command()
 def demo(
-    data: Path = typer.Option(Path(os.environ.get("ICECASH_DATA", "./var/demo")), "--data", "-d", help="Demo data directory."),
+    data: Path = typer.Option(Path("./var/demo"), "--data", "-d", help="Demo data directory (never ICECASH_DATA: a demo must not seed a real till)."),
     port: int = typer.Option(10110, "--port", "-p", help="Till port."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
     items: int = typer.Option(1200, "--items", help="Catalogue size of a new demo."),

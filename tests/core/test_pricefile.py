@@ -35,7 +35,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "admin" / "price-files.md"
 
 REFERENCE_LINE = "6496;4651111190225;Name;0.70;198.00;0.00;0;0;1;20;0;1;0;0;0;2786;1"
 HEADER = "#IceCash=2.0;type=price;sheme_record=clear;sheme_count=clear"
-GOOD_ITEM = "1001;4600000000011;Вода;0;45.50;120;0;0;1;10;0;0;0;0;0;0;1"
+GOOD_ITEM = "1001;4600000000015;Вода;0;45.50;120;0;0;1;10;0;0;0;0;0;0;1"
 
 # The examples of docs/admin/price-files.md, verbatim: the doc test below checks they are still there.
 SPR_EXAMPLE = """\
@@ -44,18 +44,18 @@ SPR_EXAMPLE = """\
 100;;Напитки;0;0;0;0;0;1;0;0;0;0;0;0;0;0
 200;;Бакалея;0;0;0;0;0;1;0;0;0;0;0;0;0;0
 6496;4651111190225;Коньяк «Кизляр» 5 лет;0.70;198.00;12;0;0;1;20;0;1;150.00;0;0;100;1
-1001;4600000000011;Вода питьевая 1,5 л;0;45.50;120;0;0;1;10;0;0;0;0;0;100;1
+1001;4600000000015;Вода питьевая 1,5 л;0;45.50;120;0;0;1;10;0;0;0;0;0;100;1
 2001;;Сахар весовой;0;89.90;250.500;0;1;2;0;0;0;80.00;120.00;0;200;1
-#1001;4600000000028;Вода питьевая, упаковка 6 шт;;0;6
+#1001;4600000000022;Вода питьевая, упаковка 6 шт;;0;6
 """
 
 CSV_EXAMPLE = """\
 # replace=no; stock=add
 kind;code;barcode;name;price;group;max_discount;weighed;department;vat;alcohol;litres;stock;coefficient
 group;100;;Напитки;;;;;;;;;;
-item;1001;4600000000011;Вода питьевая 1,5 л;45,50;100;10;нет;1;20;нет;;120;
+item;1001;4600000000015;Вода питьевая 1,5 л;45,50;100;10;нет;1;20;нет;;120;
 item;2001;;"Сахар; весовой";89.90;;;да;2;10%;;;250,5;
-barcode;1001;4600000000028;Вода питьевая, упаковка 6 шт;;;;;;;;;;6
+barcode;1001;4600000000022;Вода питьевая, упаковка 6 шт;;;;;;;;;;6
 """
 
 
@@ -227,7 +227,7 @@ def test_bad_zip_is_refused_for_the_file(data):
         (item_line(id="10a1"), "id", "только из цифр"),
         (item_line(id=""), "id", "код не указан"),
         (";".join(GOOD_ITEM.split(";")[:16]), "istov", "полей в строке: 16, нужно не меньше 17"),
-        ("1001;4600000000011", "name", "полей в строке: 2"),
+        ("1001;4600000000015", "name", "полей в строке: 2"),
         (item_line(cena="19,8.0"), "cena", "не число"),
         (item_line(cena="198.001"), "cena", "не число"),
         (item_line(cena="abc"), "cena", "не число"),
@@ -252,11 +252,11 @@ def test_bad_zip_is_refused_for_the_file(data):
         (item_line(idgroup="12b"), "idgroup", "только из цифр"),
         (item_line(name=""), "name", "нет наименования"),
         (item_line(name="   "), "name", "нет наименования"),
-        ("#1001;4600000000028;Вода;;-1;6", "cena", "отрицательное"),
-        ("#1001;4600000000028;Вода;;1;-6", "koef", "отрицательное"),
-        ("#1001;4600000000028;Вода;;1;x", "koef", "не число"),
-        ("#1001;4600000000028;Вода;;1", "koef", "полей в строке доп. штрихкода: 5, нужно не меньше 6"),
-        ("#2001;4600000000028;Сахар;;0;1", "id", "которого нет в файле"),
+        ("#1001;4600000000022;Вода;;-1;6", "cena", "отрицательное"),
+        ("#1001;4600000000022;Вода;;1;-6", "koef", "отрицательное"),
+        ("#1001;4600000000022;Вода;;1;x", "koef", "не число"),
+        ("#1001;4600000000022;Вода;;1", "koef", "полей в строке доп. штрихкода: 5, нужно не меньше 6"),
+        ("#2001;4600000000022;Сахар;;0;1", "id", "которого нет в файле"),
         ("#IceCash=2.0;type=price", "header", "только в первой строке"),
     ],
 )
@@ -297,18 +297,18 @@ def test_a_group_and_an_item_may_not_share_a_code():
 
 
 def test_extra_barcode_for_an_unknown_item_is_fine_when_updating():
-    data = spr("#IceCash=2.0;type=price", GOOD_ITEM, "#2001;4600000000028;Сахар;;0;1")
-    assert parse_spr(data).extra_barcodes == [ExtraBarcodeRow(3, "2001", "4600000000028", "Сахар", 0, 1000)]
-    assert parse_spr(spr("#2001;4600000000028;Сахар;;0;1")).extra_barcodes[0].item_code == "2001"
+    data = spr("#IceCash=2.0;type=price", GOOD_ITEM, "#2001;4600000000022;Сахар;;0;1")
+    assert parse_spr(data).extra_barcodes == [ExtraBarcodeRow(3, "2001", "4600000000022", "Сахар", 0, 1000)]
+    assert parse_spr(spr("#2001;4600000000022;Сахар;;0;1")).extra_barcodes[0].item_code == "2001"
 
 
 def test_extra_barcode_may_come_before_its_item():
-    result = parse_spr(spr(HEADER, "#1001;4600000000028;Вода;;0;6", GOOD_ITEM))
+    result = parse_spr(spr(HEADER, "#1001;4600000000022;Вода;;0;6", GOOD_ITEM))
     assert result.extra_barcodes[0].coefficient == 6000
 
 
 def test_extra_barcode_for_a_group_is_refused_even_when_updating():
-    error = refused(parse_spr, spr("5;;Группа;;;;;;;;;;;;;0;0", "#5;4600000000028;Сахар;;0;1"))
+    error = refused(parse_spr, spr("5;;Группа;;;;;;;;;;;;;0;0", "#5;4600000000022;Сахар;;0;1"))
     assert [(e.line_no, e.field) for e in error.errors] == [(2, "id")]
     assert "это группа" in error.errors[0].message_ru
 
@@ -335,7 +335,7 @@ def test_utf8_bom_spr_is_refused_with_a_hint():
 def test_all_errors_of_a_file_are_reported_in_line_order():
     data = spr(
         HEADER,
-        "#1999;4600000000028;Сахар;;0;1",  # unknown item, found only after the whole file is read
+        "#1999;4600000000022;Сахар;;0;1",  # unknown item, found only after the whole file is read
         item_line(cena="x", real="7"),
         GOOD_ITEM,
         item_line(id="1002", name=""),
@@ -578,13 +578,13 @@ def test_csv_comma_delimiter_and_decimal_comma_in_quotes():
 def test_csv_barcode_rows_and_header_case_and_column_order():
     text = (
         "KIND;Price;Code;Coefficient;Name;Barcode\n"
-        "item;45.5;1001;;Вода;4600000000011\n"
-        "barcode;0;1001;6;Вода x6;4600000000028\n"
+        "item;45.5;1001;;Вода;4600000000015\n"
+        "barcode;0;1001;6;Вода x6;4600000000022\n"
         "barcode;40;1001;;Вода акция;4600000000035\n"
     )
     result = parse_csv(text.encode())
     assert result.extra_barcodes == [
-        ExtraBarcodeRow(3, "1001", "4600000000028", "Вода x6", 0, 6000),
+        ExtraBarcodeRow(3, "1001", "4600000000022", "Вода x6", 0, 6000),
         ExtraBarcodeRow(4, "1001", "4600000000035", "Вода акция", 4000, 1000),
     ]
 
@@ -745,7 +745,7 @@ def test_doc_spr_example_parses_as_described():
         True, 8990, 8000, 12000, 250500, 2,
     )  # fmt: skip
     assert result.extra_barcodes == [
-        ExtraBarcodeRow(8, "1001", "4600000000028", "Вода питьевая, упаковка 6 шт", 0, 6000)
+        ExtraBarcodeRow(8, "1001", "4600000000022", "Вода питьевая, упаковка 6 шт", 0, 6000)
     ]
 
 
@@ -756,12 +756,12 @@ def test_doc_csv_example_parses_as_described():
     group, water, sugar = result.rows
     assert group == CatalogueRow(3, "100", "", "Напитки", False)
     assert water == CatalogueRow(
-        4, "1001", "4600000000011", "Вода питьевая 1,5 л", True, "100", price=4550, max_discount_bp=1000,
+        4, "1001", "4600000000015", "Вода питьевая 1,5 л", True, "100", price=4550, max_discount_bp=1000,
         department=1, vat=VatRate.VAT20, stock=120000,
     )  # fmt: skip
     assert (sugar.name, sugar.price, sugar.weighed, sugar.vat, sugar.stock, sugar.department) == (
         "Сахар; весовой", 8990, True, VatRate.VAT10, 250500, 2,
     )  # fmt: skip
     assert result.extra_barcodes == [
-        ExtraBarcodeRow(6, "1001", "4600000000028", "Вода питьевая, упаковка 6 шт", 0, 6000)
+        ExtraBarcodeRow(6, "1001", "4600000000022", "Вода питьевая, упаковка 6 шт", 0, 6000)
     ]

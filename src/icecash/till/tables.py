@@ -93,7 +93,7 @@ extra_barcodes = Table(
     Column("barcode", String(64), nullable=False, index=True),
     Column("name", String(256), nullable=False, default=""),
     Column("price", BigInteger, nullable=False, default=0),
-    Column("coefficient", Integer, nullable=False, default=1000),  # thousandths of the base price; 0: use price
+    Column("coefficient", Integer, nullable=False, default=1000),  # thousandths of the base price, used when price is 0
 )
 
 discount_cards = Table(
