@@ -76,13 +76,7 @@ def current_user(request: Request) -> User:
     return user
 
 
-async def _current_user_on_loop(request: Request) -> User:
-    """current_user as a dependency, run on the event loop: FastAPI would run a plain ``def`` dependency
-    in a worker thread, and that hop costs more than the one indexed session read it makes."""
-    return current_user(request)
-
-
-CurrentUser = Annotated[User, Depends(_current_user_on_loop)]
+CurrentUser = Annotated[User, Depends(current_user)]
 
 _user_locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
 _user_locks_guard = threading.Lock()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import fields
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, or_, select
+from sqlalchemy import Connection, bindparam, delete, func, or_, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from icecash.core.errors import InvalidInput, NotFound
@@ -42,20 +43,35 @@ def snapshot_of(row: Any) -> ItemSnapshot:
     )
 
 
+_SNAPSHOT_FIELDS = tuple(f.name for f in fields(ItemSnapshot))
+
+
 def snapshot_to_json(item: ItemSnapshot) -> str:
-    data = asdict(item)
+    # What asdict() gives for these flat fields, without its deep copy (this runs on every scan).
+    data = {name: getattr(item, name) for name in _SNAPSHOT_FIELDS}
     data["vat"] = item.vat.value
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+@lru_cache(maxsize=4096)
 def snapshot_from_json(text: str) -> ItemSnapshot:
+    """The snapshot a line stored; cached, as every change re-reads all lines of the receipt (it is frozen)."""
     data = json.loads(text)
     data["vat"] = VatRate(data["vat"])
     return ItemSnapshot(**data)
 
 
+# Built once: the selling path runs these on every scan.
+_BY_CODE = select(catalogue).where(catalogue.c.code == bindparam("code"))
+_BY_BARCODE = select(catalogue).where(catalogue.c.barcode == bindparam("barcode"), catalogue.c.is_item.is_(True)).limit(1)
+_EXTRA_BY_BARCODE = select(extra_barcodes).where(extra_barcodes.c.barcode == bindparam("barcode")).limit(1)
+_EXTRAS_OF_ITEM = (
+    select(extra_barcodes).where(extra_barcodes.c.item_code == bindparam("item_code")).order_by(extra_barcodes.c.id)
+)
+
+
 def item_by_code(conn: Connection, code: str) -> Any:
-    row = conn.execute(select(catalogue).where(catalogue.c.code == code)).first()
+    row = conn.execute(_BY_CODE, {"code": code}).first()
     if row is None:
         raise NotFound("unknown_code", f"Товар с кодом {code!r} не найден", f"No item with code {code!r}", field="code")
     if not row.is_item:
@@ -67,14 +83,12 @@ def item_by_code(conn: Connection, code: str) -> Any:
 
 def item_by_barcode(conn: Connection, barcode: str) -> tuple[Any, Any | None]:
     """The item with this barcode, and the extra-barcode row when it was one of those."""
-    row = conn.execute(
-        select(catalogue).where(catalogue.c.barcode == barcode, catalogue.c.is_item.is_(True)).limit(1)
-    ).first()
+    row = conn.execute(_BY_BARCODE, {"barcode": barcode}).first()
     if row is not None:
         return row, None
-    extra = conn.execute(select(extra_barcodes).where(extra_barcodes.c.barcode == barcode).limit(1)).first()
+    extra = conn.execute(_EXTRA_BY_BARCODE, {"barcode": barcode}).first()
     if extra is not None:
-        item = conn.execute(select(catalogue).where(catalogue.c.code == extra.item_code)).first()
+        item = conn.execute(_BY_CODE, {"code": extra.item_code}).first()
         if item is not None and item.is_item:
             return item, extra
     raise NotFound("unknown_barcode", f"Штрихкод {barcode} не найден", f"Barcode {barcode} is not in the catalogue", field="barcode")
@@ -82,9 +96,7 @@ def item_by_barcode(conn: Connection, barcode: str) -> tuple[Any, Any | None]:
 
 def price_options(conn: Connection, item: Any) -> list[dict[str, Any]]:
     """The prices a multi-price item offers: its own, then each extra barcode's."""
-    extras = conn.execute(
-        select(extra_barcodes).where(extra_barcodes.c.item_code == item.code).order_by(extra_barcodes.c.id)
-    ).all()
+    extras = conn.execute(_EXTRAS_OF_ITEM, {"item_code": item.code}).all()
     if not extras:
         return []
     options = [{"option": "base", "name": item.name, "price": item.price, "barcode": item.barcode}]
@@ -96,10 +108,15 @@ def price_options(conn: Connection, item: Any) -> list[dict[str, Any]]:
 
 
 def extra_price(item: Any, extra: Any) -> int:
-    """An extra barcode's price: its coefficient times the base price, or its own price when 0."""
-    if extra.coefficient:
-        return (item.price * extra.coefficient + 500) // 1000
-    return extra.price
+    """An extra barcode's price: its own price when it has one, else its coefficient times the base price.
+
+    Price files give every extra barcode a coefficient (empty or 0 reads as 1), so the own price must
+    win: ``#1005;…;акция;;39.00;0`` sells at 39.00, ``#1005;…;6 шт;;0;6`` at six base prices. A stored
+    coefficient of 0 (older rows) also means 1.
+    """
+    if extra.price > 0:
+        return extra.price
+    return (item.price * (extra.coefficient or 1000) + 500) // 1000
 
 
 def search_items(conn: Connection, query: str = "", group: str | None = None, limit: int = 50, offset: int = 0) -> list[Any]:
@@ -182,6 +199,24 @@ def _check_references(conn: Connection, price_file: PriceFile) -> None:
         raise PriceFileError(sorted(errors, key=lambda e: e.line_no)[:50])
 
 
+def _insert_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
+    """Execute ``stmt`` for many rows; on SQLite straight to the driver's executemany.
+
+    SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself (see
+    bench/price_import.py). The statement is compiled once by SQLAlchemy and the rows are handed
+    over as tuples in its parameter order; SQLite stores Python booleans as 1/0, as SQLAlchemy does.
+    """
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        compiled = stmt.compile(dialect=conn.dialect, column_keys=list(rows[0]))
+        order = compiled.positiontup
+        if order and set(order) <= rows[0].keys():
+            conn.exec_driver_sql(compiled.string, [tuple([row[key] for key in order]) for row in rows])
+            return
+    conn.execute(stmt, rows)
+
+
 def import_price_file(conn: Connection, price_file: PriceFile, default_vat: str = "none", progress: Progress | None = None) -> dict[str, int]:
     """Load a parsed price file inside the caller's transaction: all of it or, on any error, none."""
     _check_references(conn, price_file)
@@ -189,15 +224,22 @@ def import_price_file(conn: Connection, price_file: PriceFile, default_vat: str 
     done = 0
     if progress:
         progress(0, total)
-    if price_file.header.replace_catalogue:
-        conn.execute(delete(extra_barcodes))
-        conn.execute(delete(catalogue))
     values = [_row_values(row, default_vat) for row in price_file.rows]
     stock_mode = price_file.header.stock_mode
+    if price_file.header.replace_catalogue:
+        if stock_mode is not StockMode.CLEAR:
+            # replacing the catalogue still keeps (or adds to) the stock of the goods that stay
+            held = {code: stock for code, stock in conn.execute(select(catalogue.c.code, catalogue.c.stock))}
+            for value in values:
+                if value["code"] in held:
+                    old = held[value["code"]]
+                    value["stock"] = old if stock_mode is StockMode.KEEP else old + value["stock"]
+        conn.execute(delete(extra_barcodes))
+        conn.execute(delete(catalogue))
     for start in range(0, len(values), CHUNK):
         chunk = values[start : start + CHUNK]
         if price_file.header.replace_catalogue:
-            conn.execute(catalogue.insert(), chunk)
+            _insert_many(conn, catalogue.insert(), chunk)
         else:
             stmt = sqlite_insert(catalogue)
             updated = {c.name: stmt.excluded[c.name] for c in catalogue.columns if c.name != "code"}
@@ -205,7 +247,7 @@ def import_price_file(conn: Connection, price_file: PriceFile, default_vat: str 
                 updated["stock"] = catalogue.c.stock
             elif stock_mode is StockMode.ADD:
                 updated["stock"] = catalogue.c.stock + stmt.excluded.stock
-            conn.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=updated), chunk)
+            _insert_many(conn, stmt.on_conflict_do_update(index_elements=["code"], set_=updated), chunk)
         done += len(chunk)
         if progress:
             progress(done, total)
@@ -214,7 +256,8 @@ def import_price_file(conn: Connection, price_file: PriceFile, default_vat: str 
         if not price_file.header.replace_catalogue:
             for start in range(0, len(touched), 500):
                 conn.execute(delete(extra_barcodes).where(extra_barcodes.c.item_code.in_(touched[start : start + 500])))
-        conn.execute(
+        _insert_many(
+            conn,
             extra_barcodes.insert(),
             [
                 {"item_code": e.item_code, "barcode": e.barcode, "name": e.name, "price": e.price, "coefficient": e.coefficient}

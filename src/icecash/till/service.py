@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select, update
 
 from icecash.core.barcodes import ScanKind, ScanRules, classify_scan
 from icecash.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 import re
 
-from icecash.core.money import MAX_MONEY, format_money, format_quantity
+from icecash.core.money import MAX_MONEY, format_money, format_quantity, line_amount
 from icecash.core.receipt import (
     ItemSnapshot,
     LineInput,
@@ -202,6 +202,10 @@ class Till:
         with writing(self.engine) as conn:
             if not conn.execute(select(users.c.id).where(users.c.id == user_id)).first():
                 raise NotFound("unknown_user", "Пользователь не найден", "No such user", field="user_id")
+            if values.get("code") and conn.execute(
+                select(users.c.id).where(users.c.code == values["code"], users.c.id != user_id)
+            ).first():
+                raise Conflict("code_taken", "Код пользователя уже занят", "User code is taken", field="code")
             if values:
                 conn.execute(update(users).where(users.c.id == user_id).values(**values))
             if "password" in changes or changes.get("active") is False:
@@ -247,11 +251,7 @@ class Till:
 
     def authenticate(self, token: str) -> User | None:
         with reading(self.engine) as conn:
-            found = conn.execute(
-                select(users, sessions.c.csrf_token, sessions.c.kind, sessions.c.expires_at)
-                .join(sessions, sessions.c.user_id == users.c.id)
-                .where(sessions.c.token_hash == token_digest(token), users.c.active.is_(True))
-            ).first()
+            found = conn.execute(_SESSION_USER, {"token_hash": token_digest(token)}).first()
         if found is None or found.expires_at < self.clock():
             return None
         return _user_of(found, found)
@@ -339,20 +339,18 @@ class Till:
                     "price_required", f"У «{item.name}» нет цены: введите цену", f"'{item.name}' has no price: enter one",
                     field="price",
                 )
-            line_count = conn.execute(
-                select(func.count()).where(receipt_lines.c.receipt_id == receipt.id)
-            ).scalar_one()
+            _refuse_absurd_amount(receipt.amount, line_amount(unit_price, qty), "quantity" if quantity is not None else "price")
+            line_count, last_line_no = conn.execute(_LINE_COUNT_AND_LAST, {"receipt_id": receipt.id}).one()
             if line_count >= MAX_LINES:
                 raise Conflict("too_many_lines", f"В чеке не более {MAX_LINES} строк", f"At most {MAX_LINES} lines per receipt", field="lines")
-            line_no = (conn.execute(
-                select(func.max(receipt_lines.c.line_no)).where(receipt_lines.c.receipt_id == receipt.id)
-            ).scalar_one() or 0) + 1
+            line_no = (last_line_no or 0) + 1
             conn.execute(
-                insert(receipt_lines).values(
-                    receipt_id=receipt.id, line_no=line_no, code=item.code, name=item.name,
-                    snapshot=cat.snapshot_to_json(item), price=unit_price, quantity=qty, price_changed=price_changed,
-                    vat=item.vat.value,
-                )
+                _INSERT_LINE,
+                {
+                    "receipt_id": receipt.id, "line_no": line_no, "code": item.code, "name": item.name,
+                    "snapshot": cat.snapshot_to_json(item), "price": unit_price, "quantity": qty,
+                    "price_changed": price_changed, "vat": item.vat.value,
+                },
             )
             return self._recalculated(conn, receipt, selected=line_no)
 
@@ -388,11 +386,13 @@ class Till:
                 values.update(price=price, price_changed=price != item.price)
             if discount_bp is not None:
                 probe = LineInput(item, values.get("quantity", line.quantity), values.get("price", line.price))
-                values["manual_discount_bp"] = validate_manual_discount(probe, discount_bp)
+                values["manual_discount_bp"] = validate_manual_discount(probe, discount_bp, field_name="discount_percent")
             elif values and line.manual_discount_bp:
                 probe = LineInput(item, values.get("quantity", line.quantity), values.get("price", line.price))
-                validate_manual_discount(probe, line.manual_discount_bp)
+                validate_manual_discount(probe, line.manual_discount_bp, field_name="price" if price is not None else "quantity")
             if values:
+                new_amount = line_amount(values.get("price", line.price), values.get("quantity", line.quantity))
+                _refuse_absurd_amount(receipt.amount - line.amount, new_amount, "price" if price is not None else "quantity")
                 conn.execute(update(receipt_lines).where(receipt_lines.c.id == line.id).values(**values))
             return self._recalculated(conn, receipt, selected=line_no)
 
@@ -502,14 +502,11 @@ class Till:
             self._refuse_if_shift_expired(conn)
             payment = settle(receipt.total, cash, card)
             shift = self._shift_for_money(conn)
-            conn.execute(
-                update(receipts).where(receipts.c.id == receipt.id).values(
-                    status=ReceiptStatus.PAID.value, number=_next_number(conn), shift_id=shift.id,
-                    closed_at=self.clock(), cashier_id=user.id, cash=payment.cash, card=payment.card,
-                    cash_given=payment.cash_given, change=payment.change, upload_state="pending",
-                    version=receipts.c.version + 1,
-                )
-            )
+            conn.execute(_PAY_RECEIPT, {
+                "receipt_id": receipt.id, "new_number": _next_number(conn), "new_shift_id": shift.id,
+                "new_closed_at": self.clock(), "new_cashier_id": user.id, "new_cash": payment.cash, "new_card": payment.card,
+                "new_cash_given": payment.cash_given, "new_change": payment.change,
+            })
             return self._view(conn, _receipt_by_id(conn, receipt.id))
 
     # --- finished receipts -------------------------------------------------------------------------
@@ -582,8 +579,13 @@ class Till:
                 validate_return_quantity(item, sold.quantity, returned, quantity, field_name=f"{field}.quantity")
                 planned.append((sold, item, quantity, return_total(sold.total, sold.quantity, returned, quantity)))
             total = sum(p[3] for p in planned)
-            refund_card = min(card if card is not None else sale.card, total)
-            if card is not None and card > sale.card:
+            card_refunded = conn.execute(
+                select(func.coalesce(func.sum(receipts.c.card), 0))
+                .where(receipts.c.return_of_id == sale.id, receipts.c.status == ReceiptStatus.PAID.value)
+            ).scalar_one()
+            card_left = sale.card - card_refunded
+            refund_card = min(card if card is not None else card_left, total)
+            if card is not None and card > card_left:
                 raise InvalidInput("card_exceeds_paid", "На карту нельзя вернуть больше, чем было оплачено картой",
                                    "Cannot refund to card more than was paid by card", field="card")
             payment = refund(total, refund_card)
@@ -786,9 +788,7 @@ class Till:
 
     def _recalculated(self, conn: Connection, receipt: Any, selected: int | None = None) -> dict[str, Any]:
         """Recompute every line by the core and store what changed; returns the fresh view."""
-        lines = conn.execute(
-            select(receipt_lines).where(receipt_lines.c.receipt_id == receipt.id).order_by(receipt_lines.c.line_no)
-        ).all()
+        lines = conn.execute(_LINES_OF_RECEIPT, {"receipt_id": receipt.id}).all()
         inputs = [
             LineInput(
                 item=cat.snapshot_from_json(line.snapshot), quantity=line.quantity, price=line.price,
@@ -799,6 +799,8 @@ class Till:
             for line in lines
         ]
         calc = calculate(inputs, receipt.card_rate_bp)
+        changed: list[dict[str, Any]] = []
+        fresh_lines: list[Any] = []
         for line, result in zip(lines, calc.lines):
             fresh = {
                 "amount": result.amount, "discount_bp": result.discount_bp, "discount": result.discount,
@@ -806,16 +808,27 @@ class Till:
                 "marks": result.marks,
             }
             if any(getattr(line, k) != v for k, v in fresh.items()):
-                conn.execute(update(receipt_lines).where(receipt_lines.c.id == line.id).values(**fresh))
-        values: dict[str, Any] = {
-            "amount": calc.amount, "discount": calc.discount, "total": calc.total, "version": receipts.c.version + 1,
-        }
+                changed.append({"line_id": line.id, **{f"new_{k}": v for k, v in fresh.items()}})
+                line = _FreshLine({**line._mapping, **fresh})
+            fresh_lines.append(line)
+        if changed:
+            conn.execute(_UPDATE_LINE_RESULT, changed)
+        totals = {"receipt_id": receipt.id, "new_amount": calc.amount, "new_discount": calc.discount, "new_total": calc.total}
         if selected is not None:
-            values["selected_line"] = selected
-        conn.execute(update(receipts).where(receipts.c.id == receipt.id).values(**values))
-        return self._view(conn, _receipt_by_id(conn, receipt.id), calc=calc)
+            conn.execute(_UPDATE_TOTALS_AND_SELECTED, {**totals, "new_selected_line": selected})
+        else:
+            conn.execute(_UPDATE_TOTALS, totals)
+        # The row as just updated, without reading it back: every caller passes the receipt as it
+        # stands in this transaction, and only the columns above have changed.
+        fresh = {**receipt._mapping, "amount": calc.amount, "discount": calc.discount, "total": calc.total,
+                 "version": receipt.version + 1}
+        if selected is not None:
+            fresh["selected_line"] = selected
+        return self._view(conn, _FreshLine(fresh), calc=calc, lines=fresh_lines)
 
-    def _view(self, conn: Connection, row: Any, with_lines: bool = True, calc: Any = None) -> dict[str, Any]:
+    def _view(self, conn: Connection, row: Any, with_lines: bool = True, calc: Any = None,
+              lines: list[Any] | None = None) -> dict[str, Any]:
+        """The JSON view of a receipt; ``lines``, when the caller has them fresh, saves reading them again."""
         view: dict[str, Any] = {
             "uuid": row.uuid, "kind": row.kind, "status": row.status, "number": row.number,
             "created_at": row.created_at.isoformat(), "closed_at": row.closed_at.isoformat() if row.closed_at else None,
@@ -831,9 +844,8 @@ class Till:
         if row.return_of_id:
             view["return_of"] = conn.execute(select(receipts.c.uuid).where(receipts.c.id == row.return_of_id)).scalar_one()
         if with_lines:
-            lines = conn.execute(
-                select(receipt_lines).where(receipt_lines.c.receipt_id == row.id).order_by(receipt_lines.c.line_no)
-            ).all()
+            if lines is None:
+                lines = conn.execute(_LINES_OF_RECEIPT, {"receipt_id": row.id}).all()
             view["lines"] = [_line_view(line) for line in lines]
             per_rate: dict[str, list[int]] = {}
             for line in lines:
@@ -871,15 +883,59 @@ def _check_password(password: str) -> None:
         raise InvalidInput("bad_password", "Пароль: от 4 до 256 символов", "Password: 4 to 256 characters", field="password")
 
 
+# The statements of the selling path, built once: building and cache-keying a statement on every
+# call cost more than running it (see bench/till_sale.py).
+_SESSION_USER = (
+    select(users, sessions.c.csrf_token, sessions.c.kind, sessions.c.expires_at)
+    .join(sessions, sessions.c.user_id == users.c.id)
+    .where(sessions.c.token_hash == bindparam("token_hash"), users.c.active.is_(True))
+)
+_CURRENT_ROW = (
+    select(receipts).where(receipts.c.owner_id == bindparam("owner_id"), receipts.c.status == ReceiptStatus.OPEN.value)
+    .order_by(receipts.c.id).limit(1)
+)
+_RECEIPT_BY_ID = select(receipts).where(receipts.c.id == bindparam("receipt_id"))
+_LINES_OF_RECEIPT = (
+    select(receipt_lines).where(receipt_lines.c.receipt_id == bindparam("receipt_id")).order_by(receipt_lines.c.line_no)
+)
+_LINE_COUNT_AND_LAST = select(func.count(), func.max(receipt_lines.c.line_no)).where(
+    receipt_lines.c.receipt_id == bindparam("receipt_id")
+)
+_INSERT_LINE = insert(receipt_lines)
+_LINE_RESULT_COLUMNS = ("amount", "discount_bp", "discount", "total", "final_price", "vat_amount", "marks")
+_UPDATE_LINE_RESULT = (
+    update(receipt_lines).where(receipt_lines.c.id == bindparam("line_id"))
+    .values({name: bindparam(f"new_{name}") for name in _LINE_RESULT_COLUMNS})
+)
+_UPDATE_TOTALS = (
+    update(receipts).where(receipts.c.id == bindparam("receipt_id"))
+    .values(amount=bindparam("new_amount"), discount=bindparam("new_discount"), total=bindparam("new_total"),
+            version=receipts.c.version + 1)
+)
+_UPDATE_TOTALS_AND_SELECTED = _UPDATE_TOTALS.values(selected_line=bindparam("new_selected_line"))
+_PAY_RECEIPT = (
+    update(receipts).where(receipts.c.id == bindparam("receipt_id"))
+    .values(status=ReceiptStatus.PAID.value, upload_state="pending", version=receipts.c.version + 1,
+            **{name: bindparam(f"new_{name}")
+               for name in ("number", "shift_id", "closed_at", "cashier_id", "cash", "card", "cash_given", "change")})
+)
+_OPEN_SHIFT = select(shifts).where(shifts.c.closed_at.is_(None)).order_by(shifts.c.id.desc()).limit(1)
+_LAST_NUMBER = select(func.max(receipts.c.number))
+
+
+class _FreshLine:
+    """A row (a receipt line, or the receipt) with its freshly computed values, for the view without reading it back."""
+
+    def __init__(self, values: dict[str, Any]):
+        self.__dict__.update(values)
+
+
 def _current_row(conn: Connection, user: User) -> Any:
-    return conn.execute(
-        select(receipts).where(receipts.c.owner_id == user.id, receipts.c.status == ReceiptStatus.OPEN.value)
-        .order_by(receipts.c.id).limit(1)
-    ).first()
+    return conn.execute(_CURRENT_ROW, {"owner_id": user.id}).first()
 
 
 def _receipt_by_id(conn: Connection, receipt_id: int) -> Any:
-    return conn.execute(select(receipts).where(receipts.c.id == receipt_id)).one()
+    return conn.execute(_RECEIPT_BY_ID, {"receipt_id": receipt_id}).one()
 
 
 def _receipt_by_uuid(conn: Connection, receipt_uuid: str) -> Any:
@@ -904,12 +960,19 @@ def _live_line_count(conn: Connection, receipt_id: int) -> int:
     ).scalar_one()
 
 
+def _refuse_absurd_amount(others: int, amount: int, field: str) -> None:
+    """A line, and the receipt with it, never above MAX_MONEY (what a registrar and a payment can hold)."""
+    if amount > MAX_MONEY or others + amount > MAX_MONEY:
+        raise InvalidInput("amount_too_large", f"Сумма чека превысит {format_money(MAX_MONEY)}",
+                           f"The receipt would exceed {format_money(MAX_MONEY)}", field=field)
+
+
 def _next_number(conn: Connection) -> int:
-    return (conn.execute(select(func.max(receipts.c.number))).scalar_one() or 0) + 1
+    return (conn.execute(_LAST_NUMBER).scalar_one() or 0) + 1
 
 
 def _open_shift(conn: Connection) -> Any:
-    return conn.execute(select(shifts).where(shifts.c.closed_at.is_(None)).order_by(shifts.c.id.desc()).limit(1)).first()
+    return conn.execute(_OPEN_SHIFT).first()
 
 
 def _line_view(line: Any) -> dict[str, Any]:
