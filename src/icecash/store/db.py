@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -51,11 +52,26 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+_open_write: ContextVar[Connection | None] = ContextVar("icecash_open_write", default=None)
+
+
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
-    """A write transaction: committed on success, rolled back whole on any error."""
+    """A write transaction: committed on success, rolled back whole on any error.
+
+    Nested use joins the caller's transaction, so a caller can wrap several use-cases (or a
+    use-case and its idempotency record) into one atomic unit.
+    """
+    joined = _open_write.get()
+    if joined is not None and joined.engine is engine:
+        yield joined
+        return
     with engine.connect().execution_options(write=True) as conn, conn.begin():
-        yield conn
+        token = _open_write.set(conn)
+        try:
+            yield conn
+        finally:
+            _open_write.reset(token)
 
 
 @contextmanager

@@ -11,9 +11,6 @@ same user gets the first answer again instead of a second line or a second payme
 from __future__ import annotations
 
 import hashlib
-import json
-import threading
-from collections import defaultdict
 from datetime import date
 from typing import Annotated, Any, Callable, Literal
 
@@ -78,8 +75,6 @@ def current_user(request: Request) -> User:
 
 CurrentUser = Annotated[User, Depends(current_user)]
 
-_user_locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
-_user_locks_guard = threading.Lock()
 
 
 def once(request: Request, user: User, key: str | None, action: Callable[[], Any]) -> Any:
@@ -97,19 +92,10 @@ def once(request: Request, user: User, key: str | None, action: Callable[[], Any
     # A key answers only for the action it was first used with: the same key on /receipt/pay after
     # /receipt/scan must not replay the scan's 200 as if the payment had been made.
     key = hashlib.sha256(f"{request.method} {request.url.path}\n{key}".encode()).hexdigest()
-    with _user_locks_guard:
-        lock = _user_locks[user.id]
-    with lock:
-        stored = till.remembered(user, key)
-        if stored is not None:
-            return JSONResponse(json.loads(stored[1]), status_code=stored[0], headers={"Idempotent-Replay": "true"})
-        try:
-            result = action()
-            status, body = 200, result
-        except DomainError as exc:
-            status, body = STATUS_BY_KIND.get(exc.kind, 400), {"error": exc.as_dict()}
-        till.remember(user, key, status, json.dumps(body, ensure_ascii=False))
-        return JSONResponse(body, status_code=status)
+    status, body, replayed = till.once(
+        user, key, action, lambda exc: (STATUS_BY_KIND.get(exc.kind, 400), {"error": exc.as_dict()})
+    )
+    return JSONResponse(body, status_code=status, headers={"Idempotent-Replay": "true"} if replayed else None)
 
 
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description="repeat-safe key for this action")]

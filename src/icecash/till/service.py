@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
 
 from icecash.core.barcodes import ScanKind, ScanRules, classify_scan
 from icecash.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -23,7 +23,6 @@ import re
 
 from icecash.core.money import MAX_MONEY, format_money, format_quantity, line_amount
 from icecash.core.receipt import (
-    ItemSnapshot,
     LineInput,
     ReceiptKind,
     calculate,
@@ -702,23 +701,35 @@ class Till:
 
     # --- idempotency -------------------------------------------------------------------------------
 
-    def remembered(self, user: User, key: str) -> tuple[int, str] | None:
-        with reading(self.engine) as conn:
+    def once(self, user: User, key: str, action: Callable[[], Any],
+             refusal: Callable[[DomainError], tuple[int, Any]]) -> tuple[int, Any, bool]:
+        """Run ``action`` at most once per (user, key): ``(status, body, replayed)``.
+
+        The action and the record of its answer commit in one transaction, so a crash can
+        never leave a done action without its record (a retry would repeat it) or the reverse.
+        A refusal is remembered too: the same key gets the same answer.
+        """
+        now = self.clock()
+        with writing(self.engine) as conn:
             row = conn.execute(
                 select(idempotency_keys.c.status_code, idempotency_keys.c.response)
                 .where(idempotency_keys.c.user_id == user.id, idempotency_keys.c.key == key)
             ).first()
-        return (row.status_code, row.response) if row else None
-
-    def remember(self, user: User, key: str, status_code: int, body: str) -> None:
-        now = self.clock()
-        with writing(self.engine) as conn:
+            if row is not None:
+                return row.status_code, json.loads(row.response), True
+            try:
+                with conn.begin_nested():
+                    status, body = 200, action()
+            except DomainError as exc:
+                status, body = refusal(exc)
             conn.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < now - _hours(24)))
             conn.execute(
-                insert(idempotency_keys).prefix_with("OR IGNORE", dialect="sqlite").values(
-                    user_id=user.id, key=key, status_code=status_code, response=body, created_at=now
+                insert(idempotency_keys).values(
+                    user_id=user.id, key=key, status_code=status, created_at=now,
+                    response=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                 )
             )
+            return status, body, False
 
     # --- internals -----------------------------------------------------------------------------------
 

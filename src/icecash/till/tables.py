@@ -147,6 +147,7 @@ receipts = Table(
     Column("upload_state", String(8), nullable=False, default="local"),  # local · pending · sent
     Index("ix_receipts_owner_status", "owner_id", "status"),
     Index("ix_receipts_status", "status"),
+    Index("ix_receipts_number", "number"),
     Index("ix_receipts_shift", "shift_id"),
     Index("ix_receipts_closed_at", "closed_at"),
     Index("ix_receipts_upload", "upload_state"),
