@@ -285,9 +285,12 @@ class TestCalculateLine:
         assert (result.total, result.marks) == (13500, "Aps")
 
     def test_fixed_total_line(self) -> None:
-        # a return line carries the sold total verbatim: 1 of 3 pieces that cost 90.00 -> 30.00
-        result = calculate_line(line(item(price=3333), 1000, fixed_total=3000), card_rate_bp=5000)
+        # a return line carries the sold total and its discount share verbatim, whatever the card:
+        # 1 of 3 pieces that cost 90.00 after a 10.00 discount -> 30.00 back, of which 3.33 discount
+        result = calculate_line(line(item(price=3333), 1000, fixed_total=3000, fixed_discount=333), card_rate_bp=5000)
         assert (result.amount, result.discount, result.total, result.vat_amount) == (3333, 333, 3000, 273)
+        bare = calculate_line(line(item(price=3333), 1000, fixed_total=3000))
+        assert (bare.amount, bare.discount, bare.total) == (3000, 0, 3000)
 
 
 class TestCalculate:
@@ -468,9 +471,10 @@ class TestReturns:
         assert refused(validate_return_quantity, MILK, 3000, 0, 4000, "q").field == "q"
 
     def test_return_receipt_calculation(self) -> None:
-        # the return of 1 of the 3 pieces above, computed as a receipt: its total is the 33.34 share
+        # the second of 3 pieces sold for 100.00 in all: 66.67 − 33.33 = 33.34 back, and with no
+        # discount share its amount equals its total whatever the card says
         calc = calculate([line(item(price=3333), 1000, fixed_total=return_total(10000, 3000, 1000, 1000))], 1000)
-        assert (calc.total, calc.amount, calc.discount) == (3334, 3333, -1)
+        assert (calc.total, calc.amount, calc.discount) == (3334, 3334, 0)
 
 
 # --- the numbers docs/admin/rounding.md shows ---------------------------------------------------

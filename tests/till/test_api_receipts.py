@@ -429,9 +429,26 @@ def test_return_to_card_never_exceeds_what_the_card_paid(client, cashier):
 
 def test_return_refund_split_chosen_by_the_cashier(client, cashier):
     sale = _sell(client, cashier, [VODKA], card="499.00")
+    # the drawer is empty: 99.00 cannot be handed out (a fiscal registrar refuses it too)
+    refused(client.post(f"{API}/receipts/{sale['uuid']}/return",
+                        json={"lines": [{"line_no": 1, "quantity": "1"}], "card": "400"}, headers=cashier),
+            409, "not_enough_cash", "card")
+    ok(client.post(f"{API}/cash/in", json={"amount": "100"}, headers=cashier))
     back = ok(client.post(f"{API}/receipts/{sale['uuid']}/return",
                           json={"lines": [{"line_no": 1, "quantity": "1"}], "card": "400"}, headers=cashier))
     assert (back["card"], back["cash"], back["total"]) == ("400.00", "99.00", "499.00")
+
+
+def test_full_return_nets_the_z_discount_to_zero(client, cashier):
+    client.put(f"{API}/receipt/card", json={"number": "2220000000028"}, headers=cashier)  # 10 %
+    sale = _sell(client, cashier, [MILK, MILK, BREAD], cash="300")
+    # milk 89.90 − 8.99 = 80.91 (x2), bread 54.90 − 5.49 = 49.41: discount 23.47
+    assert sale["discount"] == "23.47"
+    for line_no, quantity in ((1, "1"), (2, "1"), (3, "1")):
+        ok(client.post(f"{API}/receipts/{sale['uuid']}/return",
+                       json={"lines": [{"line_no": line_no, "quantity": quantity}]}, headers=cashier))
+    x = ok(client.get(f"{API}/reports/x", headers=cashier))
+    assert (x["revenue"], x["discount"], x["cash_in_drawer"]) == ("0.00", "0.00", "0.00")
 
 
 def test_copy_of_the_last_receipt(client, cashier):
@@ -518,7 +535,8 @@ def test_z_totals_are_the_sums_of_the_receipts(client, till, cashier):
         "sales_total": "962.63",  # 211.23 + 751.40
         "returns_total": "80.91", "cancels_total": "89.90",
         "cash": "130.32",  # 211.23 − 80.91
-        "card": "751.40", "discount": "23.47", "cash_in": "500.00", "cash_out": "100.00",
+        # the returned milk gives back its share of its line's discount: 17.98 × 1 / 2 = 8.99
+        "card": "751.40", "discount": "14.48", "cash_in": "500.00", "cash_out": "100.00",  # 23.47 − 8.99
         "revenue": "881.72",  # 962.63 − 80.91
     }
     assert f"{sum(int(r['total'].replace('.', '')) for r in paid_sales) / 100:.2f}" == expected["sales_total"]
@@ -579,6 +597,12 @@ def test_shift_warns_at_23_hours_and_refuses_sales_after_24(client, till, cashie
     refused(client.post(f"{API}/receipt/lines", json={"code": "1001"}, headers=cashier), 409, "shift_expired", "shift")
     refused(client.patch(f"{API}/receipt/lines/1", json={"quantity": "2"}, headers=cashier), 409, "shift_expired", "shift")
     refused(client.post(f"{API}/receipt/pay", json={"cash": "100"}, headers=cashier), 409, "shift_expired", "shift")
+    refused(client.patch(f"{API}/receipt/lines/1", json={"price": "60"}, headers=cashier), 409, "shift_expired", "shift")
+    refused(client.patch(f"{API}/receipt/lines/1", json={"discount_percent": "5"}, headers=cashier),
+            409, "shift_expired", "shift")
+    refused(client.put(f"{API}/receipt/card", json={"number": "2220000000011"}, headers=cashier), 409, "shift_expired", "shift")
+    refused(client.post(f"{API}/cash/in", json={"amount": "10"}, headers=cashier), 409, "shift_expired", "shift")
+    refused(client.post(f"{API}/cash/out", json={"amount": "10"}, headers=cashier), 409, "shift_expired", "shift")
     refused(client.post(f"{API}/receipts/{sale['uuid']}/return", json={"lines": [{"line_no": 1, "quantity": "1"}]},
                         headers=cashier), 409, "shift_expired", "shift")
     assert ok(client.get(f"{API}/receipt", headers=cashier))["total"] == "54.90"  # the open receipt is untouched
@@ -674,6 +698,7 @@ def test_find_receipts_by_number_kind_status_and_date(client, till, cashier):
     second = _sell(client, cashier, [BREAD], cash="100")
     scan(client, cashier, VODKA)
     cancelled = ok(client.post(f"{API}/receipt/cancel", headers=cashier))
+    ok(client.post(f"{API}/cash/in", json={"amount": "100"}, headers=cashier))  # change for the cash refund
     back = ok(client.post(f"{API}/receipts/{first['uuid']}/return", json={"lines": [{"line_no": 1, "quantity": "1"}]},
                           headers=cashier))
     scan(client, cashier, MILK)  # open: never listed
@@ -704,6 +729,9 @@ def test_returns_after_the_z_and_of_cancelled_lines(client, cashier):
     url = f"{API}/receipts/{sale['uuid']}/return"
     refused(client.post(url, json={"lines": [{"line_no": 1, "quantity": "1"}]}, headers=cashier),
             400, "line_cancelled", "lines[0].line_no")
+    # the Z emptied the drawer: a cash refund needs cash put in first
+    refused(client.post(url, json={"lines": [{"line_no": 2, "quantity": "1"}]}, headers=cashier), 409, "not_enough_cash", "card")
+    ok(client.post(f"{API}/cash/in", json={"amount": "54.90"}, headers=cashier))
     back = ok(client.post(url, json={"lines": [{"line_no": 2, "quantity": "1"}]}, headers=cashier))
     assert back["total"] == "54.90"
     # the return belongs to the new shift: its Z has the return and nothing sold

@@ -75,6 +75,7 @@ class LineInput:
     price_changed: bool = False
     quantity_changed: bool = False
     fixed_total: int | None = None  # return lines: the total taken from the sold line, verbatim
+    fixed_discount: int = 0  # return lines: their share of the sold line's discount
 
 
 @dataclass(frozen=True)
@@ -241,9 +242,9 @@ def calculate_line(line: LineInput, card_rate_bp: int = 0) -> LineResult:
     if line.storno:
         return LineResult(amount, 0, 0, 0, line.price, 0, _marks(line, False, False))
     if line.fixed_total is not None:
-        total = line.fixed_total
+        total, discount = line.fixed_total, line.fixed_discount
         return LineResult(
-            amount, 0, amount - total, total, line.price, vat_included(total, item.vat), _marks(line, False, False)
+            total + discount, 0, discount, total, line.price, vat_included(total, item.vat), _marks(line, False, False)
         )
     rate = 0 if item.no_discount else max(line.manual_discount_bp, card_rate_bp)
     manual = rate > 0 and rate == line.manual_discount_bp

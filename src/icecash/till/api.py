@@ -16,7 +16,7 @@ from typing import Annotated, Any, Callable, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from icecash import __version__
@@ -40,7 +40,16 @@ router = APIRouter(prefix="/api/v1")
 
 
 class Strict(BaseModel):
+    """A request body: unknown fields and control characters are refused by name."""
+
     model_config = ConfigDict(extra="forbid", str_max_length=4096)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        if isinstance(value, str) and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("control characters are not allowed")
+        return value
 
 
 # --- auth ------------------------------------------------------------------------------------------

@@ -304,7 +304,12 @@ class Till:
                 "This is a user card: use it on the login screen", field="barcode",
             )
         if scan.kind is ScanKind.SCALE:
-            return self.add_line(user, code=scan.item_code, quantity=scan.quantity, scanned=scan.text)
+            try:
+                return self.add_line(user, code=scan.item_code, quantity=scan.quantity, scanned=scan.text)
+            except DomainError as exc:
+                if exc.field in ("code", "quantity"):  # the cashier scanned a label, not typed a code
+                    exc.field = "barcode"
+                raise
         return self.add_line(user, barcode=scan.text, quantity=quantity)
 
     def add_line(self, user: User, *, code: str | None = None, barcode: str | None = None,
@@ -376,8 +381,9 @@ class Till:
                 raise Conflict("line_cancelled", "Строка сторнирована", "The line is cancelled (storno)", field="line_no")
             item = cat.snapshot_from_json(line.snapshot)
             values: dict[str, Any] = {}
-            if quantity is not None:
+            if quantity is not None or price is not None or discount_bp is not None:
                 self._refuse_if_shift_expired(conn)
+            if quantity is not None:
                 validate_quantity(item, quantity)
                 values.update(quantity=quantity, quantity_changed=True)
             if price is not None:
@@ -417,6 +423,7 @@ class Till:
                 raise NotFound("unknown_card", f"Дисконтная карта {number} не найдена", f"Discount card {number} not found", field="card")
             if card.closed:
                 raise Conflict("card_closed", f"Дисконтная карта {number} закрыта", f"Discount card {number} is closed", field="card")
+            self._refuse_if_shift_expired(conn)
             receipt = self._current_or_new(conn, user, for_change=True)
             conn.execute(
                 update(receipts).where(receipts.c.id == receipt.id).values(card_number=number, card_rate_bp=card.rate_bp)
@@ -576,8 +583,12 @@ class Till:
                     .where(receipt_lines.c.return_of_line_id == sold.id, receipts.c.status == ReceiptStatus.PAID.value)
                 ).scalar_one()
                 validate_return_quantity(item, sold.quantity, returned, quantity, field_name=f"{field}.quantity")
-                planned.append((sold, item, quantity, return_total(sold.total, sold.quantity, returned, quantity)))
-            total = sum(p[3] for p in planned)
+                planned.append((
+                    sold, quantity,
+                    return_total(sold.total, sold.quantity, returned, quantity),
+                    return_total(sold.discount, sold.quantity, returned, quantity),
+                ))
+            total = sum(p[2] for p in planned)
             card_refunded = conn.execute(
                 select(func.coalesce(func.sum(receipts.c.card), 0))
                 .where(receipts.c.return_of_id == sale.id, receipts.c.status == ReceiptStatus.PAID.value)
@@ -589,6 +600,14 @@ class Till:
                                    "Cannot refund to card more than was paid by card", field="card")
             payment = refund(total, refund_card)
             shift = self._shift_for_money(conn)
+            drawer = self._totals(conn, shift).cash_in_drawer
+            if payment.cash > drawer:
+                raise Conflict(
+                    "not_enough_cash",
+                    f"Для возврата наличными нужно {format_money(payment.cash)}, в кассе {format_money(drawer)}: верните на карту или внесите наличные",
+                    f"A cash refund of {format_money(payment.cash)} needs more than the {format_money(drawer)} in the drawer: refund to card or cash in first",
+                    field="card",
+                )
             now = self.clock()
             s = self.settings()
             return_id = conn.execute(
@@ -600,11 +619,12 @@ class Till:
                     change=0, upload_state="pending",
                 )
             ).inserted_primary_key[0]
-            for line_no, (sold, item, quantity, line_total) in enumerate(planned, start=1):
+            for line_no, (sold, quantity, line_total, line_discount) in enumerate(planned, start=1):
                 conn.execute(
                     insert(receipt_lines).values(
                         receipt_id=return_id, line_no=line_no, code=sold.code, name=sold.name, snapshot=sold.snapshot,
-                        price=sold.final_price, quantity=quantity, fixed_total=line_total, return_of_line_id=sold.id,
+                        price=sold.final_price, quantity=quantity, fixed_total=line_total, fixed_discount=line_discount,
+                        return_of_line_id=sold.id,
                         vat=sold.vat,
                     )
                 )
@@ -618,6 +638,7 @@ class Till:
         if amount == 0 or abs(amount) > MAX_MONEY:
             raise InvalidInput("bad_amount", "Сумма должна быть ненулевой и разумной", "The amount must be non-zero and sane", field="amount")
         with writing(self.engine) as conn:
+            self._refuse_if_shift_expired(conn)
             shift = self._shift_for_money(conn)
             if amount < 0:
                 drawer = self._totals(conn, shift).cash_in_drawer
@@ -805,7 +826,7 @@ class Till:
                 item=cat.snapshot_from_json(line.snapshot), quantity=line.quantity, price=line.price,
                 storno=bool(line.storno), manual_discount_bp=line.manual_discount_bp,
                 price_changed=bool(line.price_changed), quantity_changed=bool(line.quantity_changed),
-                fixed_total=line.fixed_total,
+                fixed_total=line.fixed_total, fixed_discount=line.fixed_discount,
             )
             for line in lines
         ]

@@ -169,6 +169,7 @@ receipt_lines = Table(
     Column("price_changed", Boolean, nullable=False, default=False),
     Column("quantity_changed", Boolean, nullable=False, default=False),
     Column("fixed_total", BigInteger, nullable=True),
+    Column("fixed_discount", BigInteger, nullable=False, default=0, server_default="0"),
     Column("return_of_line_id", Integer, ForeignKey("receipt_lines.id"), nullable=True),
     Column("amount", BigInteger, nullable=False, default=0),
     Column("discount_bp", Integer, nullable=False, default=0),
