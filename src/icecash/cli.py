@@ -157,6 +157,13 @@ def price_import(
             result = till_service.import_price_file(None, price_file, lambda done, total: progress.update(task, completed=done, total=total))
     except DomainError as exc:
         _domain_fail(exc)
+    for warning in result["warnings"]:
+        console.print(
+            f"[yellow]строка/line {warning['line']}, {escape(str(warning['field']))}:[/] {escape(warning['message'])}",
+            soft_wrap=True,
+        )
+    if result["warnings_count"] > len(result["warnings"]):
+        console.print(f"[yellow]… всего предупреждений / warnings in all: {result['warnings_count']}[/]")
     out.print(
         f"Загружено: {result['items']} товаров, {result['groups']} групп, {result['extra_barcodes']} доп. штрихкодов"
         f"{' (каталог заменён)' if result['replaced'] else ''}\n"

@@ -239,3 +239,11 @@ def test_discount_cards_created_and_replaced(client, admin, cashier):
     view = ok(client.put(f"{API}/receipt/card", json={"number": "2220000000042"}, headers=cashier))
     # 1 % of 17980 = 179.8 → 180 off
     assert (view["card_percent"], view["total"]) == ("1.00", "178.00")
+
+
+def test_a_closed_card_is_listed_and_refused(client, admin, cashier):
+    ok(client.post(f"{API}/discount-cards", json={"number": "2220000000059", "percent": "7", "closed": True}, headers=admin))
+    cards = {c["number"]: c for c in ok(client.get(f"{API}/discount-cards", headers=cashier))}
+    assert (cards["2220000000059"]["closed"], cards["2220000000059"]["percent"]) == (True, "7.00")
+    assert cards["2220000000011"]["closed"] is False
+    refused(client.put(f"{API}/receipt/card", json={"number": "2220000000059"}, headers=cashier), 409, "card_closed", "card")

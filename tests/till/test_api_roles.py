@@ -189,6 +189,8 @@ ENDPOINTS = [
              check=lambda b: (b["items"], b["replaced"]) == (1, 0)),
     Endpoint("discount card", "POST", "/discount-cards", "admin",
              lambda e, r: Call("/discount-cards", {"number": "2220000000035", "percent": "3"})),
+    Endpoint("discount cards", "GET", "/discount-cards", "cashier", lambda e, r: Call("/discount-cards"),
+             check=lambda b: "2220000000011" in [c["number"] for c in b]),
     Endpoint("settings", "GET", "/settings", "cashier", lambda e, r: Call("/settings"),
              check=lambda b: set(b) == {"server", "client", "shop", "device"}),
     Endpoint("patch settings", "PATCH", "/settings", "admin", lambda e, r: Call("/settings", {"textfoot": "Спасибо!"}),

@@ -117,7 +117,8 @@ def http(empty_till: Till):
 
 
 def test_replace_mode_replaces_everything(empty_till: Till) -> None:
-    assert load(empty_till, BASE) == {"rows": 6, "items": 3, "groups": 3, "extra_barcodes": 3, "replaced": 1}
+    assert load(empty_till, BASE) == {"rows": 6, "items": 3, "groups": 3, "extra_barcodes": 3, "replaced": 1,
+                                      "warnings_count": 0, "warnings": []}
     first = state(empty_till)
     assert set(first["rows"]) == {"1", "2", "21", "101", "201", "202"}
     tea = first["rows"]["201"]
@@ -148,7 +149,8 @@ def test_update_mode_changes_by_code_and_keeps_the_rest(empty_till: Till) -> Non
             item("203", "Сахар 1 кг", "89.90", "2", "20"),
             f"#201;{TEA_BIG_BC};Чай 150 г;;180.00;1.5", record="update"),
     )
-    assert result == {"rows": 2, "items": 2, "groups": 0, "extra_barcodes": 1, "replaced": 0}
+    assert result == {"rows": 2, "items": 2, "groups": 0, "extra_barcodes": 1, "replaced": 0,
+                      "warnings_count": 0, "warnings": []}
     after = state(empty_till)
     assert set(after["rows"]) == set(before["rows"]) | {"203"}
     for code in ("1", "2", "21", "101", "202"):
@@ -321,7 +323,8 @@ def test_import_raw_body_zip_and_multipart(http: TestClient, empty_till: Till) -
     admin = login(http, "admin")
     answer = http.post(f"{API}/catalogue/import", params={"filename": "x.spr"}, content=BASE, headers=admin)
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"rows": 6, "items": 3, "groups": 3, "extra_barcodes": 3, "replaced": 1}
+    assert answer.json() == {"rows": 6, "items": 3, "groups": 3, "extra_barcodes": 3, "replaced": 1,
+                                      "warnings_count": 0, "warnings": []}
     assert http.get(f"{API}/catalogue", headers=admin).json() == {"items": 3, "groups": 3}
     water = http.get(f"{API}/catalogue/items/101", headers=admin).json()
     assert (water["price"], water["stock"], water["parent"]) == ("45.00", "100.000", "1")
@@ -442,3 +445,30 @@ def test_oversized_body_is_413_not_500(empty_till: Till, monkeypatch: pytest.Mon
         # under the limit the same route works
         small = client.post(f"{API}/catalogue/import?filename=x.spr", content=BASE, headers=admin)
         assert small.status_code == 200
+
+
+def test_bad_check_digit_loads_with_a_warning_naming_the_line(client):
+    headers = login(client, "admin")
+    good = make_ean13("460555000007")
+    bad = good[:-1] + str((int(good[-1]) + 1) % 10)
+    body = spr(group("1", "Напитки"), item("501", "Квас", "60.00", "1", barcode=bad), item("502", "Морс", "70.00", "1", barcode=good))
+    answer = client.post(f"{API}/catalogue/import?filename=p.spr", content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert (result["items"], result["warnings_count"]) == (2, 1)
+    assert result["warnings"][0]["line"] == 3 and result["warnings"][0]["field"] == "shk"
+    assert f"ожидается {good[-1]}" in result["warnings"][0]["message"]
+    # the item sells by code, and its barcode is refused at the scanner with the same reason
+    cashier = login(client, "kassir")
+    assert client.post(f"{API}/receipt/lines", json={"code": "501"}, headers=cashier).status_code == 200
+    scanned = client.post(f"{API}/receipt/scan", json={"barcode": bad}, headers=cashier)
+    assert scanned.status_code == 400 and scanned.json()["error"]["code"] == "bad_check_digit"
+
+
+def test_a_replacing_file_without_items_leaves_the_catalogue_alone(client):
+    headers = login(client, "admin")
+    before = client.get(f"{API}/catalogue", headers=headers).json()
+    answer = client.post(f"{API}/catalogue/import?filename=p.spr", content=spr(group("1", "Напитки")), headers=headers)
+    assert answer.status_code == 400
+    assert (answer.json()["error"]["code"], answer.json()["error"]["field"]) == ("empty_replacement", "file")
+    assert client.get(f"{API}/catalogue", headers=headers).json() == before

@@ -16,6 +16,7 @@ import zipfile
 from dataclasses import dataclass, field
 from enum import Enum
 
+from .barcodes import GTIN_LENGTHS, gtin_check_digit, is_valid_gtin
 from .errors import InvalidInput
 from .money import (
     FULL_RATE,
@@ -106,6 +107,8 @@ class PriceFile:
     rows: list[CatalogueRow]
     extra_barcodes: list[ExtraBarcodeRow]
     format: str  # "spr" or "csv"
+    # Lines that load but deserve the admin's eye (e.g. a barcode no scanner will accept).
+    warnings: list[LineError] = field(default_factory=list, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +240,7 @@ class _Parser:
         self.names = names
         self.loose_flags = loose_flags
         self.errors: list[LineError] = []
+        self.warnings: list[LineError] = []
         self.line_no = 0
         self.rows: list[CatalogueRow] = []
         self.barcodes: list[ExtraBarcodeRow] = []
@@ -360,6 +364,8 @@ class _Parser:
             start = len(self.errors)
         # Fast paths inline (cached numbers, 0/1 flags): this runs once per line of 100,000-line files.
         code = code_raw if code_raw.isdigit() and code_raw.isascii() else self.code(code_raw)
+        if barcode:
+            self.check_barcode(barcode)
         if is_item and not name:
             self.error("name", "у товара нет наименования", "an item needs a name")
         parent = None if parent_raw == "" or parent_raw == "0" else self.code(parent_raw, "parent")
@@ -428,10 +434,22 @@ class _Parser:
             )  # fmt: skip
             self.rows.append(row)
 
+    def check_barcode(self, barcode: str) -> None:
+        """An EAN/UPC with a wrong check digit loads (the item sells by code) but is reported."""
+        if barcode.isascii() and barcode.isdigit() and len(barcode) in GTIN_LENGTHS and not is_valid_gtin(barcode):
+            expected = gtin_check_digit(barcode[:-1])
+            self.warnings.append(LineError(
+                self.line_no, self.names.get("barcode", "barcode"),
+                f"штрихкод {barcode}: неверная контрольная цифра (ожидается {expected}) — сканер его не примет, продажа только по коду",
+                f"barcode {barcode}: wrong check digit (expected {expected}): it cannot be scanned, sell by code",
+            ))
+
     def barcode_row(self, code_raw: str, barcode: str, name: str, price_raw: str, koef_raw: str) -> None:
         """Check one extra barcode and keep it; empty or 0 coefficient means 1."""
         start = len(self.errors)
         code = self.code(code_raw)
+        if barcode:
+            self.check_barcode(barcode)
         price = self.money(price_raw, "price")
         koef = self.quantity(koef_raw, "coefficient")
         if len(self.errors) == start:
@@ -459,7 +477,7 @@ class _Parser:
                 )
         if self.errors:
             raise self.fail()
-        return PriceFile(header, self.rows, self.barcodes, fmt)
+        return PriceFile(header, self.rows, self.barcodes, fmt, self.warnings)
 
 
 _EXPECTED = {

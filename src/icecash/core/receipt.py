@@ -5,8 +5,8 @@ The rounding rule (also in ``docs/admin/rounding.md``):
 1. A line's amount is ``price × quantity`` rounded half-up to the kopeck.
 2. A line's discount rate is the larger of its manual rate and the receipt's card rate (they do
    not stack); a line marked "no discount" gets none. The discount is that rate of the amount,
-   rounded half-up, and is cut so the line never costs less than ``min_price × quantity``
-   (rounded up).
+   rounded half-up, and is cut so the discounted amount stays at or above ``min_price ×
+   quantity`` (rounded up): the final unit price is then never below ``min_price``.
 3. A discounted line is sent to the fiscal registrar as a unit price and a quantity. Its final
    unit price is ``(amount − discount) / quantity`` rounded half-up, and its total is
    ``final price × quantity`` rounded half-up — the very sum the registrar computes itself. The

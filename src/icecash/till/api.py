@@ -16,6 +16,7 @@ from typing import Annotated, Any, Callable, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyCookie, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
@@ -63,8 +64,17 @@ def till_of(request: Request) -> Till:
     return request.app.state.till
 
 
-def current_user(request: Request) -> User:
-    """The user behind the bearer token or the session cookie (then with a CSRF check)."""
+_bearer = HTTPBearer(auto_error=False, description="The token from POST /api/v1/auth/login")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
+                       description="The browser session; changes also need the X-CSRF-Token header")
+
+
+def current_user(request: Request, _token: Any = Depends(_bearer), _session: Any = Depends(_cookie)) -> User:
+    """The user behind the bearer token or the session cookie (then with a CSRF check).
+
+    The two security dependencies only declare the schemes in OpenAPI (Swagger's Authorize
+    button); the header and cookie are read here so direct calls work the same.
+    """
     till = till_of(request)
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else ""
@@ -418,12 +428,22 @@ class DiscountCardIn(Strict):
     percent: Percent
     name: str = Field(default="", max_length=128)
     text: str = Field(default="", max_length=256)
+    closed: bool = Field(default=False, description="a closed card is refused at the till")
 
 
-@router.post("/discount-cards", tags=["catalogue"], summary="Create or replace a discount card (admin)")
+@router.post("/discount-cards", tags=["catalogue"], summary="Create, replace or close a discount card (admin)")
 def add_card(body: DiscountCardIn, request: Request, user: CurrentUser) -> dict[str, Any]:
-    till_of(request).add_discount_card(user, body.number, body.percent, body.name, body.text)
+    till_of(request).add_discount_card(user, body.number, body.percent, body.name, body.text, body.closed)
     return {"number": body.number}
+
+
+@router.get("/discount-cards", tags=["catalogue"], summary="Discount cards, open and closed (cashier and up)")
+def list_cards(request: Request, user: CurrentUser) -> list[dict[str, Any]]:
+    return [
+        {"number": row.number, "percent": format_rate(row.rate_bp), "name": row.name, "text": row.text,
+         "closed": bool(row.closed)}
+        for row in till_of(request).discount_cards(user)
+    ]
 
 
 # --- settings and users ----------------------------------------------------------------------------

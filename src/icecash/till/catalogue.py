@@ -217,8 +217,19 @@ def _insert_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> Non
     conn.execute(stmt, rows)
 
 
-def import_price_file(conn: Connection, price_file: PriceFile, default_vat: str = "none", progress: Progress | None = None) -> dict[str, int]:
+MAX_WARNINGS_SHOWN = 100
+
+
+def import_price_file(conn: Connection, price_file: PriceFile, default_vat: str = "none", progress: Progress | None = None) -> dict[str, Any]:
     """Load a parsed price file inside the caller's transaction: all of it or, on any error, none."""
+    if price_file.header.replace_catalogue and not any(row.is_item for row in price_file.rows):
+        # A truncated export that kept only its header would otherwise empty the till's catalogue.
+        raise InvalidInput(
+            "empty_replacement",
+            "Прайс заменяет каталог, но в нём нет ни одного товара: каталог не тронут",
+            "The price file replaces the catalogue but holds no item: the catalogue is left as it was",
+            field="file",
+        )
     _check_references(conn, price_file)
     total = len(price_file.rows) + len(price_file.extra_barcodes)
     done = 0
@@ -273,4 +284,6 @@ def import_price_file(conn: Connection, price_file: PriceFile, default_vat: str 
         "groups": sum(1 for row in price_file.rows if not row.is_item),
         "extra_barcodes": len(price_file.extra_barcodes),
         "replaced": int(price_file.header.replace_catalogue),
+        "warnings_count": len(price_file.warnings),
+        "warnings": [warning.as_dict() for warning in price_file.warnings[:MAX_WARNINGS_SHOWN]],
     }

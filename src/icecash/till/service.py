@@ -267,13 +267,20 @@ class Till:
         with writing(self.engine) as conn:
             return cat.import_price_file(conn, price_file, self.settings()["default_vat"], progress)
 
-    def add_discount_card(self, user: User | None, number: str, rate_bp: int, name: str = "", text: str = "") -> None:
+    def add_discount_card(self, user: User | None, number: str, rate_bp: int, name: str = "", text: str = "",
+                          closed: bool = False) -> None:
+        """Create or replace a card; a closed card stays on file and is refused at the till."""
         if user is not None:
             user.require(Role.ADMIN, "управление картами", "managing cards")
         validate_card_rate(rate_bp)
         with writing(self.engine) as conn:
             conn.execute(delete(discount_cards).where(discount_cards.c.number == number))
-            conn.execute(insert(discount_cards).values(number=number, rate_bp=rate_bp, name=name, text=text, closed=False))
+            conn.execute(insert(discount_cards).values(number=number, rate_bp=rate_bp, name=name, text=text, closed=closed))
+
+    def discount_cards(self, user: User) -> list[Any]:
+        user.require(Role.CASHIER, "просмотр карт", "viewing cards")
+        with reading(self.engine) as conn:
+            return conn.execute(select(discount_cards).order_by(discount_cards.c.number)).all()
 
     # --- the current receipt ---------------------------------------------------------------------
 
