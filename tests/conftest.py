@@ -15,11 +15,20 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+import icecash.security as security
 from icecash.till.app import create_app, open_till
 from icecash.till.demo import seed_demo
 from icecash.till.service import Till
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(monkeypatch):
+    """Cheap Argon2 in-process (real processes keep the real cost): see tests/helpers.py."""
+    from tests.helpers import FAST_HASHER
+
+    monkeypatch.setattr(security, "_hasher", FAST_HASHER)
 
 
 @pytest.fixture

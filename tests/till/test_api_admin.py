@@ -3,34 +3,12 @@ the catalogue import and discount cards."""
 
 from __future__ import annotations
 
-import argon2
 import pytest
 
-import icecash.security as security
 from icecash.core.barcodes import make_ean13
 from tests.conftest import login
+from tests.helpers import API, MILK, ok, refused
 
-API = "/api/v1"
-MILK = "4601234567893"
-FAST_HASHER = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch):
-    monkeypatch.setattr(security, "_hasher", FAST_HASHER)
-
-
-def ok(response, status: int = 200):
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def refused(response, status: int, code: str, field: str | None) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert (error["code"], error["field"]) == (code, field), error
-    assert error["message"] and error["message_en"]
-    return error
 
 
 def settings_of(client, headers) -> dict[str, str]:

@@ -14,22 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import argon2
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 import icecash.security as security
-from icecash.core.barcodes import make_ean13
 from icecash.till import api
 from icecash.till.app import create_app, open_till
 from icecash.till.demo import seed_demo
 from tests.conftest import login
+from tests.helpers import API, FAST_HASHER, MILK
 
-API = "/api/v1"
-MILK = "4601234567893"
-BREAD = make_ean13("460123400002")
-FAST_HASHER = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 LEVEL = {"seller": 10, "cashier": 50, "admin": 100}
 LOGINS = {"seller": "seller", "cashier": "kassir", "admin": "admin"}
 _counter = itertools.count(1)

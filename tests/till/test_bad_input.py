@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-import argon2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -19,22 +18,10 @@ from icecash.core.barcodes import make_ean13
 from icecash.till.app import create_app, open_till
 from icecash.till.demo import seed_demo
 from tests.conftest import login
+from tests.helpers import API, BREAD, FAST_HASHER, MILK, scale
 
-API = "/api/v1"
-MILK = "4601234567893"
-BREAD = make_ean13("460123400002")
-FAST_HASHER = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 SQL = "Robert'); DROP TABLE users;--"
 HTML = "<script>alert('x')</script>"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(monkeypatch):
-    monkeypatch.setattr(security, "_hasher", FAST_HASHER)
-
-
-def scale(code: str, grams: int) -> str:
-    return make_ean13(f"21{int(code):05d}{grams:05d}")
 
 
 def assert_error(response, status: int, code: str | None, field_name: str | None) -> dict:

@@ -1,0 +1,44 @@
+"""What the till's API tests share: the demo's barcodes, answer checks, cheap password hashing."""
+
+from __future__ import annotations
+
+import argon2
+
+from icecash.core.barcodes import make_ean13
+
+API = "/api/v1"
+
+# The demo catalogue (icecash.till.demo): fixed items the tests and docs rely on.
+MILK = "4601234567893"  # 1001, 89.90, min 80.00, max 120.00, max discount 10 %, VAT 10
+BREAD = make_ean13("460123400002")  # 1002, 54.90, min 45.00, max discount 20 %
+CHEESE = make_ean13("460123400003")  # 1003, weighed, 650.00/kg, min 550.00
+VODKA = make_ean13("460123400004")  # 1004, 499.00, min 379.00, alcohol, VAT 20
+WATER = make_ean13("460123400005")  # 1005, multi-price: base 45.00
+WATER_SIX = make_ean13("460123400105")  # coefficient 6.000 → 270.00
+WATER_PROMO = make_ean13("460123400205")  # own price 39.00
+CARD5 = "2220000000011"
+CARD10 = "2220000000028"
+
+# Argon2 at its default cost takes ~0.5 s a hash on this machine; tests hash many passwords.
+FAST_HASHER = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+def scale(code: str, grams: int) -> str:
+    """A scale barcode: prefix 21, item code in digits 3–7, grams in 8–12, EAN-13 check digit."""
+    return make_ean13(f"21{int(code):05d}{grams:05d}")
+
+
+def ok(response, status: int = 200):
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def refused(response, status: int, code: str, field: str | None) -> dict:
+    """A 4xx JSON error with this code and field, in both languages."""
+    assert response.status_code < 500, response.text
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert {"code", "field", "message", "message_en"} <= set(error), error
+    assert error["message"] and error["message_en"]
+    assert (error["code"], error["field"]) == (code, field), error
+    return error
