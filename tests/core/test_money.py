@@ -252,7 +252,7 @@ def test_parse_rate(text: object, expected: int) -> None:
     assert parse_rate(text) == expected  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("text", ["1.001", "0,005", "198.999", "0.0001", "1e-3"])
+@pytest.mark.parametrize("text", ["1.001", "0,005", "198.999", "0.0001"])
 def test_parse_money_refuses_more_than_two_decimals(text: str) -> None:
     with pytest.raises(ValueError, match="decimal places"):
         parse_money(text)
@@ -313,7 +313,6 @@ def test_parse_error_names_what_was_parsed() -> None:
     [
         "1.000000000000000000000000000001",  # 30 decimals: must not be rounded away to 1.00
         "0.0000000000000000000000000000000000001",
-        "1e-9999999999",  # far below a kopeck: must not silently become 0
     ],
 )
 def test_parse_refuses_tiny_fractions_however_many_digits(text: str) -> None:
@@ -340,9 +339,17 @@ def test_parse_keeps_precision_of_long_but_valid_numbers() -> None:
         parse_money("100000000000000000000")  # 21 integer digits
 
 
-@pytest.mark.parametrize("text", ["0e999999999", "-0", "0.000", "0e-5"])
+@pytest.mark.parametrize("text", ["0", "-0", "0.000", "+0,0", ".0"])
 def test_parse_zero_in_any_spelling(text: str) -> None:
     assert parse_money(text) == 0
+
+
+@pytest.mark.parametrize("text", ["1e2", "0e5", "1e-3", "1e-9999999999", "1_000", "٣", "１２", "0x10", "1.2.3", "--1"])
+def test_parse_accepts_plain_decimal_notation_only(text: str) -> None:
+    """Exponents, underscores and non-ASCII digits are not how anyone writes a price."""
+    for parse in (parse_money, parse_quantity, parse_rate):
+        with pytest.raises(ValueError, match="not a number"):
+            parse(text)
 
 
 # --- formatting and round trips ----------------------------------------------------------------

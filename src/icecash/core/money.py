@@ -7,6 +7,7 @@ where text is parsed or printed; floats never.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 KOPECKS_PER_RUBLE = 100
@@ -47,18 +48,28 @@ def rate_of(amount: int, rate_bp: int) -> int:
     return div_half_up(amount * rate_bp, FULL_RATE)
 
 
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
 def _parse_decimal(text: str | int | Decimal, places: int, what: str) -> int:
     if isinstance(text, bool):
         raise ValueError(f"{what}: not a number")
     if isinstance(text, int):
         return text * 10**places
-    raw = str(text).strip().replace(",", ".").replace("\u00a0", "").replace(" ", "")
-    if not raw:
-        raise ValueError(f"{what}: empty")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValueError(f"{what}: {text!r} is not a number") from None
+    if isinstance(text, Decimal):
+        value = text
+    else:
+        raw = str(text).strip().replace(",", ".").replace("\u00a0", "").replace(" ", "")
+        if not raw:
+            raise ValueError(f"{what}: empty")
+        # Plain decimal notation only: no exponents, underscores or non-ASCII digits, which
+        # Decimal would accept but a person typing a price never means.
+        if not _PLAIN_NUMBER.fullmatch(raw):
+            raise ValueError(f"{what}: {text!r} is not a number")
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise ValueError(f"{what}: {text!r} is not a number") from None
     if not value.is_finite():
         raise ValueError(f"{what}: {text!r} is not a number")
     # Exact integer arithmetic on the digits: Decimal's context (28 digits, bounded exponent) would
