@@ -11,6 +11,7 @@ import logging
 from decimal import Decimal
 from typing import Annotated, Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -25,6 +26,20 @@ log = logging.getLogger("icecash.web")
 
 STATUS_BY_KIND = {"invalid": 400, "not_found": 404, "forbidden": 403, "conflict": 409, "unauthenticated": 401}
 DEFAULT_BODY_LIMIT = 1 << 20  # 1 MiB of JSON is far more than any receipt
+
+
+class FastJSONResponse(JSONResponse):
+    """A JSONResponse whose body orjson makes: the same compact UTF-8 JSON, several times faster.
+
+    For the views the use-cases build (dicts and lists of str, int, bool and None); anything
+    orjson refuses goes through the standard encoder, as with a plain JSONResponse.
+    """
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return orjson.dumps(content)
+        except TypeError:  # orjson.JSONEncodeError: e.g. an int over 64 bits, a non-str key
+            return super().render(content)
 
 
 def error_body(code: str, message_ru: str, message_en: str, field: str | None = None, **details: Any) -> dict[str, Any]:

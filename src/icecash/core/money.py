@@ -110,12 +110,16 @@ def _format_scaled(value: int, places: int) -> str:
 
 def format_money(kopecks: int) -> str:
     """Kopecks as '1234.50' (machine form: no grouping, dot separator)."""
-    return _format_scaled(kopecks, 2)
+    if kopecks < 0:  # what _format_scaled(kopecks, 2) gives, written out: a view formats dozens per scan
+        return f"-{-kopecks // 100}.{-kopecks % 100:02d}"
+    return f"{kopecks // 100}.{kopecks % 100:02d}"
 
 
 def format_quantity(thousandths: int) -> str:
     """Thousandths as '1.000'."""
-    return _format_scaled(thousandths, 3)
+    if thousandths < 0:  # as format_money
+        return f"-{-thousandths // 1000}.{-thousandths % 1000:03d}"
+    return f"{thousandths // 1000}.{thousandths % 1000:03d}"
 
 
 def format_rate(basis_points: int) -> str:

@@ -8,7 +8,7 @@ from dataclasses import fields
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, or_, select
+from sqlalchemy import Connection, bindparam, delete, exists, func, or_, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from icecash.core.errors import InvalidInput, NotFound
@@ -61,9 +61,14 @@ def snapshot_from_json(text: str) -> ItemSnapshot:
     return ItemSnapshot(**data)
 
 
-# Built once: the selling path runs these on every scan.
-_BY_CODE = select(catalogue).where(catalogue.c.code == bindparam("code"))
-_BY_BARCODE = select(catalogue).where(catalogue.c.barcode == bindparam("barcode"), catalogue.c.is_item.is_(True)).limit(1)
+# Built once: the selling path runs these on every scan. An item row comes with ``has_extras``
+# (whether it has extra barcodes, i.e. maybe several prices): most have none, and then
+# price_options() need not look.
+_HAS_EXTRAS = exists().where(extra_barcodes.c.item_code == catalogue.c.code).label("has_extras")
+_BY_CODE = select(catalogue, _HAS_EXTRAS).where(catalogue.c.code == bindparam("code"))
+_BY_BARCODE = (
+    select(catalogue, _HAS_EXTRAS).where(catalogue.c.barcode == bindparam("barcode"), catalogue.c.is_item.is_(True)).limit(1)
+)
 _EXTRA_BY_BARCODE = select(extra_barcodes).where(extra_barcodes.c.barcode == bindparam("barcode")).limit(1)
 _EXTRAS_OF_ITEM = (
     select(extra_barcodes).where(extra_barcodes.c.item_code == bindparam("item_code")).order_by(extra_barcodes.c.id)
@@ -96,6 +101,8 @@ def item_by_barcode(conn: Connection, barcode: str) -> tuple[Any, Any | None]:
 
 def price_options(conn: Connection, item: Any) -> list[dict[str, Any]]:
     """The prices a multi-price item offers: its own, then each extra barcode's."""
+    if not getattr(item, "has_extras", True):  # a row from item_by_code/item_by_barcode knows
+        return []
     extras = conn.execute(_EXTRAS_OF_ITEM, {"item_code": item.code}).all()
     if not extras:
         return []

@@ -67,6 +67,7 @@ from .tables import (
 )
 
 SESSION_LIFETIME_HOURS = 12
+SESSION_CACHE_SIZE = 1024  # live sessions kept in memory; all dropped when full
 MAX_LINES = 500
 
 
@@ -116,6 +117,12 @@ class Till:
         self.clock = clock
         self._settings: dict[str, str] | None = None
         self._settings_lock = threading.Lock()
+        # Live sessions already checked against the database: token digest -> (user, expires_at).
+        # Logout and every change to a user (password, role, deactivation...) drop that user's
+        # entries at once; expiry is checked on every use. See authenticate().
+        self._sessions: dict[str, tuple[User, datetime]] = {}
+        self._sessions_lock = threading.Lock()
+        self._sessions_generation = 0
 
     # --- settings --------------------------------------------------------------------------------
 
@@ -209,6 +216,8 @@ class Till:
                 conn.execute(update(users).where(users.c.id == user_id).values(**values))
             if "password" in changes or changes.get("active") is False:
                 conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+            self._forget_sessions(user_id=user_id)
+        self._forget_sessions(user_id=user_id)  # again once committed: see _forget_sessions
 
     def has_users(self) -> bool:
         with reading(self.engine) as conn:
@@ -249,15 +258,54 @@ class Till:
         return token, _user_of(row, _Session(csrf, kind))
 
     def authenticate(self, token: str) -> User | None:
+        """The user of a live session, or None; from the session cache when it holds the token."""
+        digest = token_digest(token)
+        user = self._cached_session(digest)
+        if user is not None:
+            return user
+        generation = self._sessions_generation  # read before the snapshot: see _forget_sessions
         with reading(self.engine) as conn:
-            found = conn.execute(_SESSION_USER, {"token_hash": token_digest(token)}).first()
+            found = conn.execute(_SESSION_USER, {"token_hash": digest}).first()
         if found is None or found.expires_at < self.clock():
             return None
-        return _user_of(found, found)
+        user = _user_of(found, found)
+        with self._sessions_lock:
+            if generation == self._sessions_generation:
+                if len(self._sessions) >= SESSION_CACHE_SIZE:
+                    self._sessions.clear()
+                self._sessions[digest] = (user, found.expires_at)
+        return user
+
+    def cached_session(self, token: str) -> User | None:
+        """The user of a live session the cache holds, without the database; None: ask authenticate()."""
+        return self._cached_session(token_digest(token))
+
+    def _cached_session(self, digest: str) -> User | None:
+        cached = self._sessions.get(digest)
+        if cached is None or cached[1] < self.clock():  # expired: as the database would answer
+            return None
+        return cached[0]
+
+    def _forget_sessions(self, *, user_id: int | None = None, digest: str | None = None) -> None:
+        """Drop cached sessions (of a user, or one token) so the next request asks the database.
+
+        Called inside the transaction that ends them and again after its commit. The generation
+        bump keeps a look-up that read the database before the commit from caching what it saw.
+        """
+        with self._sessions_lock:
+            self._sessions_generation += 1
+            if digest is not None:
+                self._sessions.pop(digest, None)
+            if user_id is not None:
+                for key in [key for key, (user, _) in self._sessions.items() if user.id == user_id]:
+                    del self._sessions[key]
 
     def logout(self, token: str) -> None:
+        digest = token_digest(token)
         with writing(self.engine) as conn:
-            conn.execute(delete(sessions).where(sessions.c.token_hash == token_digest(token)))
+            conn.execute(delete(sessions).where(sessions.c.token_hash == digest))
+            self._forget_sessions(digest=digest)
+        self._forget_sessions(digest=digest)  # again once committed: see _forget_sessions
 
     # --- catalogue ---------------------------------------------------------------------------------
 
@@ -325,8 +373,7 @@ class Till:
         if (code is None) == (barcode is None):
             raise InvalidInput("code_or_barcode", "Укажите код или штрихкод товара", "Give an item code or a barcode", field="code")
         with writing(self.engine) as conn:
-            self._refuse_if_shift_expired(conn)
-            receipt = self._current_or_new(conn, user, for_change=True)
+            receipt, new_receipt = self._current_or_new_in_shift(conn, user)
             if barcode is not None:
                 if scanned is None:
                     classify_scan(barcode, ScanRules((), (), (), ()))  # check digit and length
@@ -351,19 +398,17 @@ class Till:
                     field="price",
                 )
             _refuse_absurd_amount(receipt.amount, line_amount(unit_price, qty), "quantity" if quantity is not None else "price")
-            line_count, last_line_no = conn.execute(_LINE_COUNT_AND_LAST, {"receipt_id": receipt.id}).one()
-            if line_count >= MAX_LINES:
+            lines = [] if new_receipt else _plain_rows(conn.execute(_LINES_OF_RECEIPT, {"receipt_id": receipt.id}))  # by line_no
+            if len(lines) >= MAX_LINES:
                 raise Conflict("too_many_lines", f"В чеке не более {MAX_LINES} строк", f"At most {MAX_LINES} lines per receipt", field="lines")
-            line_no = (last_line_no or 0) + 1
-            conn.execute(
-                _INSERT_LINE,
-                {
-                    "receipt_id": receipt.id, "line_no": line_no, "code": item.code, "name": item.name,
-                    "snapshot": cat.snapshot_to_json(item), "price": unit_price, "quantity": qty,
-                    "price_changed": price_changed, "vat": item.vat.value,
-                },
-            )
-            return self._recalculated(conn, receipt, selected=line_no)
+            line_no = (lines[-1].line_no if lines else 0) + 1
+            snapshot = cat.snapshot_to_json(item)
+            new_line = {
+                "receipt_id": receipt.id, "line_no": line_no, "code": item.code, "name": item.name,
+                "snapshot": snapshot, "price": unit_price, "quantity": qty, "price_changed": price_changed,
+                "vat": item.vat.value,
+            }
+            return self._recalculated(conn, receipt, selected=line_no, lines=lines, new_line=new_line)
 
     def _chosen_price(self, conn: Connection, row: Any, option: str | None) -> int:
         options = cat.price_options(conn, row)
@@ -431,7 +476,7 @@ class Till:
             if card.closed:
                 raise Conflict("card_closed", f"Дисконтная карта {number} закрыта", f"Discount card {number} is closed", field="card")
             self._refuse_if_shift_expired(conn)
-            receipt = self._current_or_new(conn, user, for_change=True)
+            receipt = self._current_or_new(conn, user)
             conn.execute(
                 update(receipts).where(receipts.c.id == receipt.id).values(card_number=number, card_rate_bp=card.rate_bp)
             )
@@ -761,19 +806,32 @@ class Till:
 
     # --- internals -----------------------------------------------------------------------------------
 
-    def _current_or_new(self, conn: Connection, user: User, for_change: bool = False) -> Any:
+    def _current_or_new(self, conn: Connection, user: User) -> Any:
         row = _current_row(conn, user)
-        if row is not None:
-            return row
+        return row if row is not None else self._new_receipt(conn, user)
+
+    def _current_or_new_in_shift(self, conn: Connection, user: User) -> tuple[Any, bool]:
+        """The current receipt, or a new one (then True); refused once the open shift is over 24 hours old.
+
+        One query when there is a current receipt: its row comes with the open shift's start.
+        """
+        row = conn.execute(_CURRENT_ROW_AND_SHIFT, {"owner_id": user.id}).first()
+        if row is None:
+            self._refuse_if_shift_expired(conn)
+            return self._new_receipt(conn, user), True
+        self._refuse_shift_opened_at(row.shift_opened_at)
+        return row, False
+
+    def _new_receipt(self, conn: Connection, user: User) -> Any:
+        """A new open receipt of ``user``: its row as inserted (the values given, the rest defaults)."""
         s = self.settings()
-        receipt_id = conn.execute(
-            insert(receipts).values(
-                uuid=str(uuid.uuid4()), kind=ReceiptKind.SALE.value, status=ReceiptStatus.OPEN.value,
-                owner_id=user.id, seller_id=user.id, idplace=int(s["idplace"]), nkassa=int(s["nkassa"]),
-                created_at=self.clock(), upload_state="local",
-            )
-        ).inserted_primary_key[0]
-        return _receipt_by_id(conn, receipt_id)
+        values = {
+            "uuid": str(uuid.uuid4()), "kind": ReceiptKind.SALE.value, "status": ReceiptStatus.OPEN.value,
+            "owner_id": user.id, "seller_id": user.id, "idplace": int(s["idplace"]), "nkassa": int(s["nkassa"]),
+            "created_at": self.clock(), "upload_state": "local",
+        }
+        receipt_id = conn.execute(_INSERT_RECEIPT, values).inserted_primary_key[0]
+        return _PlainRow({**_NEW_RECEIPT_DEFAULTS, **values, "id": receipt_id})
 
     def _current_for_change(self, conn: Connection, user: User) -> Any:
         row = _current_row(conn, user)
@@ -783,7 +841,11 @@ class Till:
 
     def _refuse_if_shift_expired(self, conn: Connection) -> None:
         shift = _open_shift(conn)
-        if shift is not None and shift_age(shift.opened_at, self.clock()) is ShiftAge.EXPIRED:
+        self._refuse_shift_opened_at(shift.opened_at if shift is not None else None)
+
+    def _refuse_shift_opened_at(self, opened_at: datetime | None) -> None:
+        """Refuse when the open shift (opened at ``opened_at``; None: no shift) is over 24 hours old."""
+        if opened_at is not None and shift_age(opened_at, self.clock()) is ShiftAge.EXPIRED:
             raise Conflict(
                 "shift_expired", "Смена длится более 24 часов: снимите Z-отчёт", "The shift is over 24 hours old: take the Z report",
                 field="shift",
@@ -825,9 +887,17 @@ class Till:
         moves = list(conn.execute(select(cash_moves.c.amount).where(cash_moves.c.shift_id == shift.id)).scalars())
         return compute_shift_totals(summaries, moves)
 
-    def _recalculated(self, conn: Connection, receipt: Any, selected: int | None = None) -> dict[str, Any]:
-        """Recompute every line by the core and store what changed; returns the fresh view."""
-        lines = conn.execute(_LINES_OF_RECEIPT, {"receipt_id": receipt.id}).all()
+    def _recalculated(self, conn: Connection, receipt: Any, selected: int | None = None,
+                      lines: list[Any] | None = None, new_line: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Recompute every line by the core and store what changed; returns the fresh view.
+
+        ``lines``: the receipt's lines by line_no, when the caller has just read them in this
+        transaction. ``new_line``: the values of a line to add after them (a new line is all
+        defaults but these), inserted with its computed results in one statement.
+        """
+        if lines is None:
+            lines = _plain_rows(conn.execute(_LINES_OF_RECEIPT, {"receipt_id": receipt.id}))
+        new = [_PlainRow({**_NEW_LINE_DEFAULTS, **new_line})] if new_line is not None else []
         inputs = [
             LineInput(
                 item=cat.snapshot_from_json(line.snapshot), quantity=line.quantity, price=line.price,
@@ -835,23 +905,27 @@ class Till:
                 price_changed=bool(line.price_changed), quantity_changed=bool(line.quantity_changed),
                 fixed_total=line.fixed_total, fixed_discount=line.fixed_discount,
             )
-            for line in lines
+            for line in (*lines, *new)
         ]
         calc = calculate(inputs, receipt.card_rate_bp)
         changed: list[dict[str, Any]] = []
         fresh_lines: list[Any] = []
         for line, result in zip(lines, calc.lines):
-            fresh = {
-                "amount": result.amount, "discount_bp": result.discount_bp, "discount": result.discount,
-                "total": result.total, "final_price": result.final_price, "vat_amount": result.vat_amount,
-                "marks": result.marks,
-            }
-            if any(getattr(line, k) != v for k, v in fresh.items()):
+            if (line.amount, line.discount_bp, line.discount, line.total, line.final_price, line.vat_amount, line.marks) != (
+                result.amount, result.discount_bp, result.discount, result.total, result.final_price, result.vat_amount,
+                result.marks,
+            ):
+                fresh = _result_values(result)
                 changed.append({"line_id": line.id, **{f"new_{k}": v for k, v in fresh.items()}})
-                line = _FreshLine({**line._mapping, **fresh})
+                line = _PlainRow({**line._mapping, **fresh})
             fresh_lines.append(line)
         if changed:
             conn.execute(_UPDATE_LINE_RESULT, changed)
+        if new:
+            fresh = _result_values(calc.lines[-1])
+            conn.execute(_INSERT_LINE, {**new_line, **fresh})
+            new[0].__dict__.update(fresh)
+            fresh_lines.append(new[0])
         totals = {"receipt_id": receipt.id, "new_amount": calc.amount, "new_discount": calc.discount, "new_total": calc.total}
         if selected is not None:
             conn.execute(_UPDATE_TOTALS_AND_SELECTED, {**totals, "new_selected_line": selected})
@@ -863,7 +937,7 @@ class Till:
                  "version": receipt.version + 1}
         if selected is not None:
             fresh["selected_line"] = selected
-        return self._view(conn, _FreshLine(fresh), calc=calc, lines=fresh_lines)
+        return self._view(conn, _PlainRow(fresh), calc=calc, lines=fresh_lines)
 
     def _view(self, conn: Connection, row: Any, with_lines: bool = True, calc: Any = None,
               lines: list[Any] | None = None) -> dict[str, Any]:
@@ -884,7 +958,7 @@ class Till:
             view["return_of"] = conn.execute(select(receipts.c.uuid).where(receipts.c.id == row.return_of_id)).scalar_one()
         if with_lines:
             if lines is None:
-                lines = conn.execute(_LINES_OF_RECEIPT, {"receipt_id": row.id}).all()
+                lines = _plain_rows(conn.execute(_LINES_OF_RECEIPT, {"receipt_id": row.id}))
             view["lines"] = [_line_view(line) for line in lines]
             per_rate: dict[str, list[int]] = {}
             for line in lines:
@@ -933,14 +1007,29 @@ _CURRENT_ROW = (
     select(receipts).where(receipts.c.owner_id == bindparam("owner_id"), receipts.c.status == ReceiptStatus.OPEN.value)
     .order_by(receipts.c.id).limit(1)
 )
+_OPEN_SHIFT_OPENED_AT = (
+    select(shifts.c.opened_at).where(shifts.c.closed_at.is_(None)).order_by(shifts.c.id.desc()).limit(1).scalar_subquery()
+)
+_CURRENT_ROW_AND_SHIFT = (
+    select(receipts, _OPEN_SHIFT_OPENED_AT.label("shift_opened_at"))
+    .where(receipts.c.owner_id == bindparam("owner_id"), receipts.c.status == ReceiptStatus.OPEN.value)
+    .order_by(receipts.c.id).limit(1)
+)
 _RECEIPT_BY_ID = select(receipts).where(receipts.c.id == bindparam("receipt_id"))
 _LINES_OF_RECEIPT = (
     select(receipt_lines).where(receipt_lines.c.receipt_id == bindparam("receipt_id")).order_by(receipt_lines.c.line_no)
 )
-_LINE_COUNT_AND_LAST = select(func.count(), func.max(receipt_lines.c.line_no)).where(
-    receipt_lines.c.receipt_id == bindparam("receipt_id")
-)
 _INSERT_LINE = insert(receipt_lines)
+_INSERT_RECEIPT = insert(receipts)
+
+
+def _defaults(table: Any) -> dict[str, Any]:
+    """A new row of ``table``, but for the values it is inserted with: each column's default (or None)."""
+    return {column.name: column.default.arg if column.default is not None else None for column in table.columns}
+
+
+_NEW_LINE_DEFAULTS = _defaults(receipt_lines)
+_NEW_RECEIPT_DEFAULTS = _defaults(receipts)
 _LINE_RESULT_COLUMNS = ("amount", "discount_bp", "discount", "total", "final_price", "vat_amount", "marks")
 _UPDATE_LINE_RESULT = (
     update(receipt_lines).where(receipt_lines.c.id == bindparam("line_id"))
@@ -962,11 +1051,32 @@ _OPEN_SHIFT = select(shifts).where(shifts.c.closed_at.is_(None)).order_by(shifts
 _LAST_NUMBER = select(func.max(receipts.c.number))
 
 
-class _FreshLine:
-    """A row (a receipt line, or the receipt) with its freshly computed values, for the view without reading it back."""
+class _PlainRow:
+    """A row as a plain object: a receipt line or the receipt, read or with its freshly computed values.
 
-    def __init__(self, values: dict[str, Any]):
+    Reading a plain attribute costs a tenth of reading a SQLAlchemy Row's, and a receipt's view
+    and recalculation read every column of every line.
+    """
+
+    def __init__(self, values: Any):
         self.__dict__.update(values)
+
+    @property
+    def _mapping(self) -> dict[str, Any]:  # as a Row's
+        return self.__dict__
+
+
+def _plain_rows(result: Any) -> list[_PlainRow]:
+    keys = tuple(result.keys())
+    return [_PlainRow(zip(keys, row)) for row in result]
+
+
+def _result_values(result: Any) -> dict[str, Any]:
+    """The stored columns of a line that the core computes, from its LineResult."""
+    return {
+        "amount": result.amount, "discount_bp": result.discount_bp, "discount": result.discount, "total": result.total,
+        "final_price": result.final_price, "vat_amount": result.vat_amount, "marks": result.marks,
+    }
 
 
 def _current_row(conn: Connection, user: User) -> Any:
