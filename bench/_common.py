@@ -236,10 +236,10 @@ def table(title: str, columns: Sequence[str]) -> Table:
     return out
 
 
-def progress() -> Progress:
+def progress(auto_refresh: bool = True) -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console,
-        transient=False,
+        transient=False, auto_refresh=auto_refresh,
     )
 
 
