@@ -2,9 +2,10 @@
 """Till sale benchmark: add-line-by-barcode latency and the time to pay a 20-line receipt.
 
 Starts a real till (``python -m icecash.cli demo``: uvicorn, SQLite in WAL with synchronous=FULL)
-over a catalogue of --items demo items, logs in once as the demo cashier, and drives it with one
-keep-alive httpx client: warm-up receipts first, then --scans timed ``POST /api/v1/receipt/lines``
-by barcode in receipts of --lines lines, each paid in cash with a timed ``POST /api/v1/receipt/pay``.
+over a catalogue of --items demo items, logs in once as the demo cashier (httpx), and drives it
+over one keep-alive ``http.client`` connection (less client overhead in the timed requests):
+warm-up receipts first, then --scans timed ``POST /api/v1/receipt/lines`` by barcode in receipts
+of --lines lines, each paid in cash with a timed ``POST /api/v1/receipt/pay``.
 
 The baseline, measured in the same run and interleaved receipt by receipt so disk noise hits both
 alike: plain ``sqlite3`` on a database with the till's own table DDL and the same durability

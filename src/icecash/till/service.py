@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
@@ -911,10 +912,7 @@ class Till:
         changed: list[dict[str, Any]] = []
         fresh_lines: list[Any] = []
         for line, result in zip(lines, calc.lines):
-            if (line.amount, line.discount_bp, line.discount, line.total, line.final_price, line.vat_amount, line.marks) != (
-                result.amount, result.discount_bp, result.discount, result.total, result.final_price, result.vat_amount,
-                result.marks,
-            ):
+            if _line_results(line) != _line_results(result):
                 fresh = _result_values(result)
                 changed.append({"line_id": line.id, **{f"new_{k}": v for k, v in fresh.items()}})
                 line = _PlainRow({**line._mapping, **fresh})
@@ -1031,6 +1029,7 @@ def _defaults(table: Any) -> dict[str, Any]:
 _NEW_LINE_DEFAULTS = _defaults(receipt_lines)
 _NEW_RECEIPT_DEFAULTS = _defaults(receipts)
 _LINE_RESULT_COLUMNS = ("amount", "discount_bp", "discount", "total", "final_price", "vat_amount", "marks")
+_line_results = attrgetter(*_LINE_RESULT_COLUMNS)  # of a line row or a LineResult: a tuple
 _UPDATE_LINE_RESULT = (
     update(receipt_lines).where(receipt_lines.c.id == bindparam("line_id"))
     .values({name: bindparam(f"new_{name}") for name in _LINE_RESULT_COLUMNS})
@@ -1073,10 +1072,7 @@ def _plain_rows(result: Any) -> list[_PlainRow]:
 
 def _result_values(result: Any) -> dict[str, Any]:
     """The stored columns of a line that the core computes, from its LineResult."""
-    return {
-        "amount": result.amount, "discount_bp": result.discount_bp, "discount": result.discount, "total": result.total,
-        "final_price": result.final_price, "vat_amount": result.vat_amount, "marks": result.marks,
-    }
+    return dict(zip(_LINE_RESULT_COLUMNS, _line_results(result)))
 
 
 def _current_row(conn: Connection, user: User) -> Any:
