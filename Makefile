@@ -7,7 +7,9 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test venv bench clean check-python
+.PHONY: demo test venv bench clean check-python browser
+
+CHROMIUM ?= /usr/bin/chromium
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -29,9 +31,16 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/icecash demo
 
+## browser: Debian's chromium for the browser tests (Playwright drives it; nothing is downloaded)
+browser:
+	@test -x $(CHROMIUM) \
+	  || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; \
+	       else echo "The browser tests need chromium at $(CHROMIUM): install Debian's chromium package (or set CHROMIUM=)."; exit 1; fi; }
+
 ## make test: every test
-test: $(STAMP)
-	$(PY) -m pytest -q
+test: $(STAMP) browser
+	ICECASH_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q
 
 ## make bench: the benchmarks (not part of the tests); each prints its figures
 bench: $(STAMP)

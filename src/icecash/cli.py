@@ -243,6 +243,10 @@ def demo(
     _serve(create_app(till_service), host, port, "info")
 
 
+# --- Other services' command groups: each lives in its own package and registers one line here. ---
+# (keep one line per service; the demo above is the lead's to wire up)
+
+
 def main() -> None:
     app()
 
