@@ -41,8 +41,8 @@ till_app.add_typer(user_app, name="user")
 app.add_typer(till_app, name="till")
 
 DataOption = typer.Option(
-    Path(os.environ.get("ICECASH_DATA", "./var")), "--data", "-d",
-    help="Data directory (the till database). Env: ICECASH_DATA.", show_default=True,
+    Path("./var"), "--data", "-d", envvar="ICECASH_DATA",
+    help="Data directory (the till database).", show_default=True,
 )
 # The same option after a subcommand (`icecash till price import FILE --data DIR`); it wins over `till --data`.
 SubDataOption = typer.Option(
@@ -107,18 +107,34 @@ def _serve(application, host: str, port: int, log_level: str) -> None:
 
 
 @app.callback()
-def _main(version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True)) -> None:
+def _main(
+    ctx: typer.Context,
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+    config: Optional[Path] = typer.Option(
+        None, "--config", "-c", envvar="ICECASH_CONFIG", show_default=False,
+        help="Settings file (TOML; a table per command, e.g. [till] port = 10110). Without it ./icecash.toml "
+        "is read when present. A flag wins over its ICECASH_* variable, which wins over the file.",
+    ),
+) -> None:
     if version:
         out.print(f"icecash {__version__}")
         raise typer.Exit()
+    from icecash.config import ConfigError, find_config, load_default_map
+
+    path = find_config(config)
+    if path is not None:
+        try:
+            ctx.default_map = load_default_map(path, ctx.command)
+        except ConfigError as exc:
+            _fail(str(exc))
 
 
 @till_app.callback()
 def till(
     ctx: typer.Context,
     data: Path = DataOption,
-    port: int = typer.Option(int(os.environ.get("ICECASH_TILL_PORT", 10110)), "--port", "-p", help="TCP port. Env: ICECASH_TILL_PORT."),
-    host: str = typer.Option(os.environ.get("ICECASH_TILL_HOST", "127.0.0.1"), "--host", help="Address to bind. Env: ICECASH_TILL_HOST."),
+    port: int = typer.Option(10110, "--port", "-p", envvar="ICECASH_TILL_PORT", help="TCP port."),
+    host: str = typer.Option("127.0.0.1", "--host", envvar="ICECASH_TILL_HOST", help="Address to bind."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
     """Serve the till: JSON API under /api/v1, OpenAPI at /docs."""
