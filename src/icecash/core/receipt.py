@@ -5,7 +5,8 @@ The rounding rule (also in ``docs/admin/rounding.md``):
 1. A line's amount is ``price × quantity`` rounded half-up to the kopeck.
 2. A line's discount rate is the larger of its manual rate and the receipt's card rate (they do
    not stack); a line marked "no discount" gets none. The discount is that rate of the amount,
-   rounded half-up, and is cut so the discounted amount stays at or above ``min_price ×
+   rounded half-up; a promotion's discount (``promo_discount``, kopecks, see ``core.promo``)
+   replaces it when larger (again no stacking). It is cut so the discounted amount stays at or above ``min_price ×
    quantity`` (rounded up): the final unit price is then never below ``min_price``.
 3. A discounted line is sent to the fiscal registrar as a unit price and a quantity. Its final
    unit price is ``(amount − discount) / quantity`` rounded half-up, and its total is
@@ -76,6 +77,8 @@ class LineInput:
     quantity_changed: bool = False
     fixed_total: int | None = None  # return lines: the total taken from the sold line, verbatim
     fixed_discount: int = 0  # return lines: their share of the sold line's discount
+    promo_discount: int = 0  # a promotion's discount in kopecks, within min price and max discount (core.promo)
+    promo_rate_bp: int = 0  # the rate that discount came from (0: a promotion price)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class LineResult:
     final_price: int  # the unit price sent to the registrar
     vat_amount: int
     marks: str
+    promo: bool = False  # the promotion's discount is the one that applied
 
 
 @dataclass(frozen=True)
@@ -247,10 +251,14 @@ def calculate_line(line: LineInput, card_rate_bp: int = 0) -> LineResult:
             total + discount, 0, discount, total, line.price, vat_included(total, item.vat), _marks(line, False, False)
         )
     rate = 0 if item.no_discount else max(line.manual_discount_bp, card_rate_bp)
-    manual = rate > 0 and rate == line.manual_discount_bp
-    if rate == 0:
+    promo = 0 if item.no_discount else line.promo_discount
+    if rate == 0 and promo <= 0:
         return LineResult(amount, 0, 0, amount, line.price, vat_included(amount, item.vat), _marks(line, False, False))
     wanted = rate_of(amount, rate)
+    by_promo = promo > wanted  # the larger discount applies; they do not stack
+    if by_promo:
+        wanted, rate = promo, line.promo_rate_bp
+    manual = not by_promo and rate > 0 and rate == line.manual_discount_bp
     floor = div_ceil(item.min_price * line.quantity, QTY_SCALE)
     allowed = max(0, amount - floor)
     clamped = wanted > allowed
@@ -271,6 +279,7 @@ def calculate_line(line: LineInput, card_rate_bp: int = 0) -> LineResult:
         final_price,
         vat_included(total, item.vat),
         _marks(line, manual, clamped),
+        by_promo and total < amount,
     )
 
 
