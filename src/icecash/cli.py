@@ -262,6 +262,8 @@ def demo(
 # --- Other services' command groups: each lives in its own package and registers one line here. ---
 # (keep one line per service; the demo above is the lead's to wire up)
 from icecash.devices.cli import emulator_app; app.add_typer(emulator_app, name="emulator")  # noqa: E402,E702
+from icecash.printd.cli import printd_app; app.add_typer(printd_app, name="printd")  # noqa: E402,E702
+from icecash.printd.cli import sendfax; app.command("sendfax")(sendfax)  # noqa: E402,E702
 from icecash.billing.cli import billing_app; app.add_typer(billing_app, name="billing")  # noqa: E402,E702
 
 

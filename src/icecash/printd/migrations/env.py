@@ -1,0 +1,12 @@
+"""Alembic environment for the print service's database; the engine comes from icecash.store.migrate."""
+
+from alembic import context
+
+from icecash.store.db import writing
+
+config = context.config
+engine = config.attributes["engine"]
+
+with writing(engine) as connection:
+    context.configure(connection=connection, render_as_batch=True, transaction_per_migration=False)
+    context.run_migrations()
