@@ -13,7 +13,8 @@ def alembic_config(package: str, engine: Engine) -> Config:
     """An Alembic config for the migrations in ``package`` (e.g. ``icecash.till.migrations``)."""
     config = Config()
     config.set_main_option("script_location", str(files(package)))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # ConfigParser interpolates "%": a URL with %-escapes (a password, a search_path option) must double them
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     config.attributes["engine"] = engine
     return config
 

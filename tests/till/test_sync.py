@@ -1,0 +1,309 @@
+"""The till's sync agent against a real ``icecash server`` process: outbox, backoff, atomic downloads.
+
+The till runs in-process (its use-cases and agent called directly); the server is a real process
+on a free port, and the faults are real too: a port nobody listens on, and a real HTTP server
+that answers 503 to everything.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from icecash.core.pricefile import parse_price_file
+from icecash.server.app import open_server
+from icecash.store.db import reading
+from icecash.till.app import create_app
+from icecash.till.catalogue import item_by_code
+from icecash.till.sync import SyncAgent, SyncError, sync_state
+from tests.conftest import free_port, login
+from tests.helpers import API, MILK
+from tests.server.conftest import ServerProcess, prepare_till, two_firms
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def central(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        import icecash.security as security
+        from tests.helpers import FAST_HASHER
+
+        patch.setattr(security, "_hasher", FAST_HASHER)
+        root = tmp_path_factory.mktemp("central")
+        server = open_server(root / "server")
+        secrets = two_firms(server)
+        csv = "code;barcode;name;price\n1001;4601234567893;Молоко;89.90\n1002;;Хлеб;54.90\n".encode()
+        server.push_price_list(None, "alpha", "main", parse_price_file(csv, "p.csv"))
+        process = ServerProcess(root / "server").start()
+    try:
+        yield server, secrets, process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def attached(central, tmp_path: Path):
+    """A till attached to alpha shop 1 till 2 (a fresh secret each time: the old one stops working)."""
+    server, secrets, process = central
+    secret = server.reset_till_secret(None, "alpha", 1, 2)
+    till = prepare_till(tmp_path / "till", process.url, "alpha", 1, 2, secret)
+    return till, SyncAgent(till), server
+
+
+def _sale(till, cash: int = 100000) -> dict:
+    user = till.login("kassir", "kassir")[1]
+    till.scan(user, MILK)
+    return till.pay(user, cash=cash)
+
+
+def _states(till) -> dict[str, str]:
+    with reading(till.engine) as conn:
+        from icecash.till.tables import receipts
+
+        return dict(conn.execute(select(receipts.c.uuid, receipts.c.upload_state)).all())
+
+
+def _has(conn, code: str) -> bool:
+    from icecash.core.errors import NotFound
+
+    try:
+        item_by_code(conn, code)
+    except NotFound:
+        return False
+    return True
+
+
+def test_outbox_local_pending_sent(attached):
+    till, agent, server = attached
+    user = till.login("kassir", "kassir")[1]
+    paid = _sale(till)
+    till.scan(user, MILK)
+    open_uuid = till.current(user)["uuid"]
+    assert _states(till) == {paid["uuid"]: "pending", open_uuid: "local"}
+    assert agent.backlog() == {"receipts": 1, "z": 0}
+    assert agent.run_job("receipts")
+    assert _states(till) == {paid["uuid"]: "sent", open_uuid: "local"}
+    till.cancel(user)
+    assert _states(till)[open_uuid] == "pending"
+    assert agent.run_job("receipts") and set(_states(till).values()) == {"sent"}
+    admin = server.authenticate(server.login("alpha-admin", "alpha-pass")[0])
+    stored = server.receipts_page(admin, "alpha", idplace=1, nkassa=2)["receipts"]
+    assert {r["uuid"]: r["status"] for r in stored} == {paid["uuid"]: "paid", open_uuid: "cancelled"}
+
+
+def test_unreachable_server_backs_off_with_jitter_and_selling_goes_on(attached):
+    till, agent, _ = attached
+    till.update_settings(None, {"server_url": f"http://127.0.0.1:{free_port()}", "sync_receipts_s": "60"})
+    delays = []
+    for _ in range(4):
+        _sale(till)  # selling never waits for the server
+        assert not agent.run_job("receipts")
+        status = agent.status()
+        delays.append(status["jobs"]["receipts"]["next_in_s"])
+        assert "unreachable" in status["jobs"]["receipts"]["last_error"] and status["state"] == "error"
+    assert [agent._jobs["receipts"].failures] == [4]
+    # 5, 10, 20, 40 s, each times a jitter factor from 0.5 to 1: growing, within bounds
+    for n, delay in enumerate(delays):
+        assert 5 * 2 ** n * 0.5 - 1 <= delay <= 5 * 2 ** n + 1, delays
+    assert agent.backlog()["receipts"] == 4
+    agent.sync_now()
+    assert agent.status()["jobs"]["receipts"]["next_in_s"] == 0 and agent._jobs["receipts"].failures == 0
+
+
+def test_a_server_answering_errors_keeps_everything_pending(attached):
+    till, agent, _ = attached
+
+    class Broken(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.send_response(503)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"error": {"code": "down", "message_en": "maintenance"}}')
+
+        do_GET = do_POST  # noqa: N815
+
+        def log_message(self, *args):  # quiet
+            pass
+
+    broken = ThreadingHTTPServer(("127.0.0.1", 0), Broken)
+    thread = threading.Thread(target=broken.serve_forever, daemon=True)
+    thread.start()
+    try:
+        till.update_settings(None, {"server_url": f"http://127.0.0.1:{broken.server_address[1]}"})
+        sale = _sale(till)
+        assert not agent.run_job("receipts")
+        assert "login refused" in agent.status()["jobs"]["receipts"]["last_error"]
+        assert _states(till)[sale["uuid"]] == "pending"
+    finally:
+        broken.shutdown()
+        broken.server_close()
+
+
+def test_a_server_that_never_answers_does_not_slow_the_sales(attached):
+    """A server that takes the connection and then says nothing: the agent waits in its own thread
+    (and gives up at its timeout); the cashier's sales go on at full speed meanwhile."""
+    import socket
+    import time
+
+    import httpx
+
+    till, _, _ = attached
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        silent.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(silent.accept()[0])  # never read, never answered
+            except OSError:
+                continue
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    try:
+        till.update_settings(None, {"server_url": f"http://127.0.0.1:{silent.getsockname()[1]}"})
+        agent = SyncAgent(till, timeout=httpx.Timeout(3.0, connect=1.0))
+        agent.start()
+        deadline = time.monotonic() + 10
+        while agent._jobs["receipts"].last_run is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the agent is waiting on the silent server
+        for _ in range(10):
+            _sale(till)
+        # the sales are done while the agent's call still hangs: none of them waited for the network
+        assert agent._jobs["receipts"].failures == 0 and agent.status()["state"] != "error"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not agent.status()["jobs"]["receipts"]["failures"]:
+            time.sleep(0.1)
+        status = agent.status()
+        assert "too slow" in status["jobs"]["receipts"]["last_error"] and status["backlog"]["receipts"] == 10
+        agent.stop()
+    finally:
+        stop.set()
+        acceptor.join(5)
+        for conn in held:
+            conn.close()
+        silent.close()
+
+
+def test_a_refused_receipt_does_not_hold_up_the_others(attached):
+    till, agent, server = attached
+    good = [_sale(till)["uuid"] for _ in range(3)]
+    bad = _sale(till)["uuid"]
+    good.append(_sale(till)["uuid"])
+    with sqlite3.connect(till.engine.url.database) as conn:  # a damaged row: its total no longer matches its lines
+        conn.execute("UPDATE receipts SET total = total + 1, cash = cash + 1 WHERE uuid = ?", (bad,))
+    assert not agent.run_job("receipts")
+    states = _states(till)
+    assert [states[u] for u in good] == ["sent"] * 4 and states[bad] == "pending"
+    assert bad in agent.status()["jobs"]["receipts"]["last_error"]
+
+
+def test_price_list_applied_atomically(attached):
+    till, agent, server = attached
+    assert agent.run_job("price")
+    with reading(till.engine) as conn:
+        assert item_by_code(conn, "1001").price == 8990 and _has(conn, "1002")
+    version = agent.status()["price_version"]
+    # a broken delta (a row under a group nobody has) changes nothing: neither rows nor version
+    broken = {"list": "main", "version": version + 1, "full": False, "unchanged": False, "deleted": ["1002"],
+              "rows": [{"code": "1001", "parent_code": "777", "is_item": True, "name": "Молоко", "barcode": MILK,
+                        "price": 1, "min_price": 0, "max_price": 0, "max_discount_bp": 0, "weighed": False,
+                        "department": 1, "vat": None, "alcohol": False, "litres_ml": 0, "stock": 0, "item_type": 0,
+                        "scheme": 0, "extras": []}]}
+    with pytest.raises(Exception):
+        agent.apply_price(broken)
+    with reading(till.engine) as conn:
+        assert item_by_code(conn, "1001").price == 8990 and _has(conn, "1002")
+    assert agent.status()["price_version"] == version
+    # a real change on the server arrives as a delta: a new price, a deletion
+    csv = "code;barcode;name;price\n1001;4601234567893;Молоко;95.00\n".encode()
+    server.push_price_list(None, "alpha", "main", parse_price_file(b"# replace=1\n" + csv, "p.csv"))
+    assert agent.run_job("price")
+    with reading(till.engine) as conn:
+        assert item_by_code(conn, "1001").price == 9500 and not _has(conn, "1002")
+        stamp = conn.execute(select(sync_state.c.value).where(sync_state.c.name == "price_version")).scalar()
+    assert int(stamp) == version + 1 and till.settings()["pricenum"] == f"main:{version + 1}"
+    with pytest.raises(SyncError):  # a full list with no item never empties the catalogue
+        agent.apply_price({"list": "main", "version": 99, "full": True, "rows": [], "deleted": []})
+
+
+def test_sync_endpoints_and_the_background_thread(attached):
+    till, agent, server = attached
+    _sale(till)
+    with TestClient(create_app(till), raise_server_exceptions=False) as client:
+        admin, cashier = login(client, "admin"), login(client, "kassir")
+        status = client.get(f"{API}/sync/status", headers=cashier).json()
+        assert status["running"] and status["server_url"].startswith("http://127.0.0.1:")
+        assert client.post(f"{API}/sync/now", headers=cashier).status_code == 403
+        assert client.post(f"{API}/sync/now", headers=admin).status_code == 200
+        import time
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and client.get(f"{API}/sync/status", headers=cashier).json()["backlog"]["receipts"]:
+            time.sleep(0.1)
+        final = client.get(f"{API}/sync/status", headers=cashier).json()
+        assert final["backlog"] == {"receipts": 0, "z": 0} and final["last_contact"]
+        assert client.put(f"{API}/sync/secret", json={"secret": "short"}, headers=admin).status_code == 422
+        assert "secret" not in client.get(f"{API}/settings", headers=admin).text.lower().replace("secret_", "")
+
+
+def test_an_unexpected_answer_is_a_failure_not_the_end_of_the_agent(attached):
+    """A server answering nonsense (a proxy's HTML page with 200): the job fails, is retried, the thread lives."""
+
+    class Nonsense(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html>captive portal</html>")
+
+        do_GET = do_POST  # noqa: N815
+
+        def log_message(self, *args):
+            pass
+
+    till, agent, _ = attached
+    nonsense = ThreadingHTTPServer(("127.0.0.1", 0), Nonsense)
+    threading.Thread(target=nonsense.serve_forever, daemon=True).start()
+    try:
+        till.update_settings(None, {"server_url": f"http://127.0.0.1:{nonsense.server_address[1]}"})
+        _sale(till)
+        assert not agent.run_job("receipts") and not agent.run_job("price")
+        assert agent.status()["jobs"]["price"]["failures"] == 1 and agent.backlog()["receipts"] == 1
+    finally:
+        nonsense.shutdown()
+        nonsense.server_close()
+
+
+def test_promotions_goods_lists_and_variables_arrive_whole(attached):
+    till, agent, server = attached
+    server.set_goods_list(None, "alpha", "beer3", ["9002", "9001"])
+    server.set_variable(None, "alpha", "temperature", "-30")
+    server.save_promotion(None, "alpha", {"name": "3 по цене 2", "then_text": "DO_POS_CODE_IN {b} GROUPS (beer3)\n"
+                                          "DO_FILTERS_GROUP\nDO_GROUP_ADDPOS_PROPORCIONAL {b} (code=9001,gcount=3,count=1)",
+                                          "if_text": "IF_GROUP_PROPERTY {b} (paramf2?>=?3)", "weekdays": "0000011"})
+    assert agent.run_job("promotions") and agent.run_job("variables")
+    assert agent.goods_lists()["beer3"] == ["9001", "9002"]
+    assert agent.variables()["temperature"] == "-30"
+    promo = next(p for p in agent.promotions() if p["name"] == "3 по цене 2")
+    assert promo["weekdays"] == "0000011" and promo["if_text"] == "IF_GROUP_PROPERTY {b} (paramf2?>=?3)"
+    version = agent.status()["promotions_version"]
+    assert agent.run_job("promotions") and agent.status()["promotions_version"] == version  # unchanged: nothing new
+    promo_id = next(p["id"] for p in server.list_promotions(
+        server.authenticate(server.login("alpha-admin", "alpha-pass")[0]), "alpha") if p["name"] == "3 по цене 2")
+    server.delete_promotion(None, "alpha", promo_id)
+    server.set_goods_list(None, "alpha", "beer3", None)  # gone on the server: gone on the till
+    server.set_variable(None, "alpha", "temperature", None)
+    assert agent.run_job("promotions") and agent.run_job("variables")
+    assert "beer3" not in agent.goods_lists() and "temperature" not in agent.variables()
