@@ -14,6 +14,7 @@ from icecash.printd.transports import (
     FileTransport,
     SerialTransport,
     TcpTransport,
+    open_driver,
     open_transport,
     parse_url,
 )
@@ -102,6 +103,26 @@ def test_serial_transport_over_a_pty(shtrih_proc: EmulatorProcess):
     with pytest.raises(TransportError) as caught:
         t.write(ENQ)
     assert caught.value.code == "transport_closed"
+
+
+def test_a_driver_that_fails_to_start_does_not_keep_the_port(shtrih_proc: EmulatorProcess):
+    from icecash.core.errors import InvalidInput
+    from icecash.printd.drivers.atol import AtolRegistrar
+
+    opened: list = []
+
+    def refuse(transport):
+        opened.append(transport)
+        return AtolRegistrar(transport, password=10_000)  # refused after its port was opened (and locked)
+
+    with pytest.raises(InvalidInput) as caught:
+        open_driver(shtrih_proc.url, refuse)
+    assert caught.value.field == "password"
+    assert opened and opened[0].closed  # closed at once, not left to the garbage collector
+    with open_transport(shtrih_proc.url) as t:
+        assert isinstance(t, SerialTransport)
+    with pytest.raises(InvalidInput):  # the drivers open through it
+        AtolRegistrar.open(shtrih_proc.url, password=10_000)
 
 
 def test_file_transport_over_a_pty(shtrih_proc: EmulatorProcess):

@@ -39,13 +39,14 @@ state = _State()
 
 @billing_app.callback()
 def _options(
-    home: Path | None = typer.Option(None, "--home", help="Accounting home directory. Env: ICECASH_BILLING_HOME."),
+    home: Path | None = typer.Option(None, "--home", envvar="ICECASH_BILLING_HOME", show_default=False,
+                                     help="Accounting home directory [default: DATA/billing, DATA being $ICECASH_DATA or ./var]."),
     db: str | None = typer.Option(None, "--db", help="SQLAlchemy database URL (default: billing.sqlite3 in the home)."),
     server_db: str | None = typer.Option(None, "--server-db", help="The central server's database URL, read by the "
                                             "built-in collectors (default: [central] db, else the --db database)."),
 ) -> None:
     data = Path(os.environ.get("ICECASH_DATA", "./var"))
-    state.home = home or Path(os.environ.get("ICECASH_BILLING_HOME") or data / "billing")
+    state.home = home or data / "billing"
     state.db = db
     state.server_db = server_db
 
@@ -89,6 +90,16 @@ def _open(on: str | None = None, need_home: bool = True):
     return Accounting(home, engine, settings, clock=_clock(on), server_engine=server_engine)
 
 
+def _target_month(current, year: int | None, month: int | None):
+    """The month -Y/-M name, each defaulting to the ``current`` (accounting) month's."""
+    from icecash.core.formula import Month
+
+    try:
+        return Month(year or current.year, month or current.month)
+    except ValueError as exc:
+        _fail(f"-Y/-M: {exc}")
+
+
 def _domain(exc) -> None:
     _fail(f"{exc.message_ru} / {exc.message_en}")
 
@@ -124,7 +135,6 @@ def convertstat_cmd(
     """
     from icecash.billing.convert import convertstat
     from icecash.core.errors import DomainError
-    from icecash.core.formula import Month
     from icecash.core.money import format_money
 
     if user and all_:
@@ -136,10 +146,7 @@ def convertstat_cmd(
     acc = _open()
     try:
         current = acc.accounting_month()
-        try:
-            target = Month(year or current.year, month or current.month)
-        except ValueError as exc:
-            _fail(f"-Y/-M: {exc}")
+        target = _target_month(current, year, month)
         if user:
             acc.home.require_account(user)
         accounts = [user] if user else acc.home.accounts()
@@ -266,15 +273,11 @@ def statement_cmd(
 ) -> None:
     """An account's month: opening balance, charges by item, payments, closing balance."""
     from icecash.core.errors import DomainError
-    from icecash.core.formula import Month
 
     acc = _open()
     try:
         current = acc.accounting_month()
-        try:
-            target = Month(year or current.year, month or current.month)
-        except ValueError as exc:
-            _fail(f"-Y/-M: {exc}")
+        target = _target_month(current, year, month)
         out.print(acc.statement(account, target), end="", markup=False, highlight=False)
     except DomainError as exc:
         _domain(exc)

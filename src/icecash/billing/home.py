@@ -236,9 +236,10 @@ class Home:
         """The server's ``warn.cf``, parsed again only when the file changes."""
         path = self.path / "warn.cf"
         try:
-            stamp = path.stat().st_mtime_ns, path.stat().st_size
+            status = path.stat()
         except FileNotFoundError:
             return None
+        stamp = (status.st_mtime_ns, status.st_size)
         if self._warn_cache is None or self._warn_cache[0] != stamp:
             self._warn_cache = (stamp, parse_warn(read_text(path), path))
         return self._warn_cache[1]

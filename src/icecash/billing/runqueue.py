@@ -29,7 +29,7 @@ from icecash.billing.files import (
     write_atomic,
 )
 from icecash.billing.forms import render_form
-from icecash.core.errors import DomainError
+from icecash.core.errors import Conflict, DomainError
 
 if TYPE_CHECKING:
     from icecash.billing.engine import Accounting
@@ -57,6 +57,12 @@ def sender_accounts(acc: Accounting) -> dict[str, str]:
         for address in config.mail:
             known.setdefault(address.lower(), account)
     return known
+
+
+def _read(raw: bytes) -> tuple[EmailMessage, str]:
+    """A message (at most ``MAX_MESSAGE`` bytes of it) and its lower-cased ``From`` address."""
+    message = email.message_from_bytes(raw[:MAX_MESSAGE], policy=email.policy.default)
+    return message, parseaddr(str(message.get("From", "")))[1].lower()
 
 
 def _body(message: EmailMessage) -> str:
@@ -130,12 +136,14 @@ def _store_form(acc: Accounting, account: str, name: str, text: str) -> str:
     return f"Форма {name}.fm сохранена / form {name}.fm stored\n"
 
 
-def handle(acc: Accounting, raw: bytes, envelope_from: str | None = None) -> tuple[str, str | None]:
-    """Process one message: ("refused", None) for an unknown sender, else ("answered", account)."""
-    message = email.message_from_bytes(raw[:MAX_MESSAGE], policy=email.policy.default)
-    address = parseaddr(str(message.get("From", "")))[1].lower()
-    known = sender_accounts(acc)
-    account = known.get(address)
+def handle(acc: Accounting, raw: bytes, envelope_from: str | None = None,
+           known: dict[str, str] | None = None) -> tuple[str, str | None]:
+    """Process one message: ("refused", None) for an unknown sender, else ("answered", account).
+
+    ``known``: :func:`sender_accounts`, when the caller has it already (one queue run reads it once).
+    """
+    message, address = _read(raw)
+    account = (sender_accounts(acc) if known is None else known).get(address)
     if account is None or (envelope_from and envelope_from.lower() != address):
         acc.failures.write("runqueue", f"mail from unknown sender {address or envelope_from!r} refused")
         return "refused", None
@@ -154,14 +162,17 @@ def process_maildir(acc: Accounting) -> dict[str, int]:
     if not (acc.home.spool_dir / "new").is_dir():
         return counts
     box = mailbox.Maildir(acc.home.spool_dir, factory=None, create=False)
+    known: dict[str, str] | None = None  # the senders, read once a run (at the first new message)
     for key in sorted(box.iterkeys()):
         msg = box.get_message(key)
         if msg.get_subdir() != "new":
             continue
         raw = box.get_bytes(key)
         try:
-            outcome, _ = handle(acc, raw)
-        except (DomainError, OSError, Exception) as exc:  # noqa: BLE001 - one bad message must not stop the queue
+            if known is None:
+                known = sender_accounts(acc)
+            outcome, _ = handle(acc, raw, known=known)
+        except Exception as exc:  # noqa: BLE001 - one bad message must not stop the queue
             acc.failures.write("runqueue", f"message {key}: {getattr(exc, 'message_en', None) or exc}")
             outcome = "failed"
             if isinstance(exc, OSError):  # SMTP down: leave it in new/ for the next run
@@ -182,8 +193,7 @@ class SpoolHandler:
 
     async def handle_DATA(self, server, session, envelope):
         raw = envelope.original_content or envelope.content
-        message = email.message_from_bytes(raw[:MAX_MESSAGE], policy=email.policy.default)
-        address = parseaddr(str(message.get("From", "")))[1].lower()
+        _message, address = _read(raw)
         if address not in sender_accounts(self.acc) or (envelope.mail_from or "").lower() != address:
             self.acc.failures.write("runqueue", f"SMTP mail from unknown sender {envelope.mail_from!r} refused")
             return "550 5.7.1 unknown sender / неизвестный отправитель"
@@ -193,6 +203,6 @@ class SpoolHandler:
         try:
             with self.acc.lock():
                 process_maildir(self.acc)
-        except DomainError:
+        except Conflict:
             pass  # a daily run holds the lock: its step 2 processes the spool
         return "250 OK queued"

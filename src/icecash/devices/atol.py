@@ -19,6 +19,8 @@ See docs/printing/atol.md for the commands and their data.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,10 @@ from icecash.core.money import div_half_up, format_money, format_quantity, line_
 from icecash.devices.base import read_state, write_state
 from icecash.printd.drivers import atol_protocol as p
 from icecash.printd.drivers.escpos import wrap
+
+# Bytes of one frame follow each other closely; a longer pause means the host gave the frame up
+# (ATOL v2: the inter-byte timeout T6, 500 ms).
+INTER_BYTE_TIMEOUT = 0.5
 
 
 class _Refuse(Exception):
@@ -61,8 +67,10 @@ class AtolEmulator:
 
     def __init__(self, state_path: Path | None = None, *, serial: str = "00106708", model: int = 67,
                  name: str = "АТОЛ 30Ф (эмулятор IceCash)", width: int = 32, access_password: int = 0,
-                 mode_passwords: dict[int, int] | None = None):
+                 mode_passwords: dict[int, int] | None = None, clock: Callable[[], float] = time.monotonic):
         self.state_path = Path(state_path) if state_path else None
+        self.clock = clock
+        self._last_byte_at = clock()
         self.width = width
         self.access_password = access_password
         self.mode_passwords = mode_passwords or {1: 30, 2: 30, 3: 30, 4: 30}
@@ -89,6 +97,10 @@ class AtolEmulator:
     def feed(self, data: bytes) -> bytes:
         if not self.powered:
             return b""
+        now = self.clock()
+        if self.link == "frame" and data and now - self._last_byte_at > INTER_BYTE_TIMEOUT:
+            self._reset_link()  # a frame cut off mid-way (the host gave up): the next ENQ starts afresh
+        self._last_byte_at = now
         out = bytearray()
         i = 0
         while i < len(data):

@@ -39,10 +39,15 @@ _bearer = HTTPBearer(auto_error=False, description="A client token, or an admin 
 _cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="The admin page's session (changes need X-CSRF-Token)")
 
 
+def bearer_token(request: Request) -> str:
+    """The token of an ``Authorization: Bearer …`` header ('' without one)."""
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else ""
+
+
 def client_of(request: Request, token: str | None = None) -> Client:
     service = service_of(request)
-    header = request.headers.get("authorization", "")
-    token = token or (header[7:].strip() if header[:7].lower() == "bearer " else "")
+    token = token or bearer_token(request)
     from_cookie = False
     if not token:
         token = request.cookies.get(SESSION_COOKIE, "")
@@ -259,7 +264,8 @@ def preview_file(preview: str) -> Any:
     if path.is_dir():
         pieces = sorted(path.glob("receipt-*.png"))
         path = pieces[-1] if pieces else path / "paper.png"
-    return path if path.is_file() else None
+    # only an image or an emulator's state: a preview must never serve any other file the service can read
+    return path if path.is_file() and path.suffix.lower() in (".png", ".json") else None
 
 
 TAPE_LINES = 80  # the end of a registrar's tape shown as its preview

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -19,8 +19,8 @@ printer_app = typer.Typer(help="Printers: add, change, list, delete.", no_args_i
 printd_app.add_typer(token_app, name="token")
 printd_app.add_typer(printer_app, name="printer")
 
-DataOption = typer.Option(Path(os.environ.get("ICECASH_PRINTD_DATA", "./var/printd")), "--data", "-d",
-                          help="Data directory (the print service's database). Env: ICECASH_PRINTD_DATA.")
+DataOption = typer.Option(Path("./var/printd"), "--data", "-d", envvar="ICECASH_PRINTD_DATA",
+                          help="Data directory (the print service's database).")
 SubData = typer.Option(None, "--data", "-d", help="Data directory (as `icecash printd --data`).")
 
 
@@ -56,8 +56,8 @@ def _domain(action):
 def printd(
     ctx: typer.Context,
     data: Path = DataOption,
-    port: int = typer.Option(int(os.environ.get("ICECASH_PRINTD_PORT", "10111")), "--port", "-p", help="TCP port. Env: ICECASH_PRINTD_PORT."),
-    host: str = typer.Option(os.environ.get("ICECASH_PRINTD_HOST", "127.0.0.1"), "--host", help="Address to bind. Env: ICECASH_PRINTD_HOST."),
+    port: int = typer.Option(10111, "--port", "-p", envvar="ICECASH_PRINTD_PORT", help="TCP port."),
+    host: str = typer.Option("127.0.0.1", "--host", envvar="ICECASH_PRINTD_HOST", help="Address to bind."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
     """Serve the print service: JSON API under /api/v1, XML at /cmd, admin page at /, OpenAPI at /docs."""
@@ -245,33 +245,38 @@ def sendfax(
 DEMO_ADMIN_PASSWORD = "printd-demo"  # the demo only: never a default outside it
 
 
-def start_demo(data: Path, till: object | None = None, *, host: str = "127.0.0.1", port: int = 10111) -> list:
+def start_demo(data: Path, till: object | None = None, *, host: str = "127.0.0.1", port: int = 10111,
+               logs: Path | None = None) -> list:
     """For ``icecash demo``: an emulated Shtrih-M ("shtrih") and ESC/POS printer ("escpos") on ptys, the print
     service on ``port`` over ``data``, and the demo till (a :class:`icecash.till.service.Till`) wired to the
     registrar. Returns the started processes (emulators, then printd): terminate them when the demo stops.
 
     Paper images of the ESC/POS printer land in ``data/escpos-roll`` (shown on the admin page); the admin
-    password of the demo print service is ``printd-demo``.
+    password of the demo print service is ``printd-demo``. Each process logs to ``logs`` (default
+    ``data/logs``) and dies with the demo (see icecash.supervise).
     """
     import subprocess
-    import time
 
-    import httpx
+    from icecash.supervise import Child
 
     from .service import open_service
 
     data.mkdir(parents=True, exist_ok=True)
     processes: list = []
+    logs = logs or data / "logs"
+
+    def child(name: str, argv: list[str], **ready: Any) -> Child:
+        started = Child(name, [sys.executable, "-m", "icecash.cli", *argv], logs / f"{name}.log", **ready).start()
+        processes.append(started.process)
+        return started.wait_ready(30)
 
     def emulator(name: str, *extra: str) -> str:
-        proc = subprocess.Popen([sys.executable, "-m", "icecash.cli", "emulator", name, "--pty",
-                                 "--state", str(data / f"{name}.json"), *extra],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        processes.append(proc)
-        path = proc.stdout.readline().strip() if proc.stdout else ""
-        if not path:
-            raise RuntimeError(f"the {name} emulator did not start")
-        return path
+        """Start an emulator on a pty; its first output line is the pty's path."""
+        log = logs / f"{name}.log"
+        log.unlink(missing_ok=True)
+        started = child(name, ["emulator", name, "--pty", "--state", str(data / f"{name}.json"), *extra],
+                        ready_line=lambda line: line.startswith("/"))
+        return started.tail(20000).splitlines()[0].strip()
 
     try:
         shtrih = emulator("shtrih", "--link", str(data / "shtrih.tty"))
@@ -286,24 +291,19 @@ def start_demo(data: Path, till: object | None = None, *, host: str = "127.0.0.1
         service.save_printer("escpos", {"type": "escpos", "url": f"serial:{escpos}", "width": 48,
                                         "preview": str(data / "escpos-roll"), "comment": "эмулятор ESC/POS / emulated"})
         service.engine.dispose()
-        proc = subprocess.Popen([sys.executable, "-m", "icecash.cli", "printd", "--data", str(data / "printd"),
-                                 "--host", host, "--port", str(port), "--log-level", "warning"])
-        processes.append(proc)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://{host}:{port}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the demo print service did not start")
-            time.sleep(0.1)
+        child("printd", ["printd", "--data", str(data / "printd"), "--host", host, "--port", str(port),
+                         "--log-level", "warning"], health_url=f"http://{host}:{port}/api/v1/health")
         if till is not None:
             till.update_settings(None, {"printer": "shtrih", "printd_host": host, "printd_port": port,  # type: ignore[attr-defined]
                                         "printd_token": token})
     except BaseException:
         for started in processes:
             started.terminate()
+        for started in processes:  # reaped, not left as zombies behind the error
+            try:
+                started.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                started.kill()
+                started.wait()
         raise
     return processes

@@ -36,8 +36,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from icecash.core.errors import DomainError, InvalidInput, NotFound
-from icecash.core.money import parse_money, parse_quantity
+from icecash.core.money import line_amount, parse_money, parse_quantity
 
+from .api import bearer_token
 from .service import Unauthenticated
 
 router = APIRouter()
@@ -91,6 +92,11 @@ def _qty(text: str, field: str) -> int:
         raise _bad(exc.message_ru, exc.message_en, field) from None
 
 
+def _line_total(line: dict[str, Any]) -> int:
+    """A translated line's total: after its discount, else price × quantity."""
+    return line.get("total", line_amount(line["price"], line["quantity"]))
+
+
 def _int(text: str, field: str) -> int:
     try:
         return int(text.strip())
@@ -134,27 +140,21 @@ def translate(commands: list[tuple[str, dict[str, str]]]) -> list[dict[str, Any]
                     "vat": _tax(p.get("tax", "")), "department": _int(p.get("section", "1") or "1", f"{field}.section")}
             discount = _money(p.get("discount", "0"), f"{field}.discount")
             if discount:
-                from icecash.core.money import line_amount
-
                 line["total"] = line_amount(price, qty) - discount
             receipt["lines"].append(line)
         elif lname == "_discount":
             if receipt is None or not receipt["lines"]:
                 raise _bad("_discount: нет строки, к которой применить скидку", "_discount: no line to apply it to", field)
-            from icecash.core.money import line_amount
-
             last = receipt["lines"][-1]
             amount = _money(p.get("sum", p.get("discount", "0")), f"{field}.sum")
-            last["total"] = last.get("total", line_amount(last["price"], last["quantity"])) - amount
+            last["total"] = _line_total(last) - amount
         elif lname == "_closecheck":
             if receipt is None:
                 raise _bad("_closecheck: чек не открыт", "_closecheck: no receipt is open", field)
             receipt["cash"] = _money(p.get("cash", "0"), f"{field}.cash")
             receipt["card"] = _money(p.get("card", "0"), f"{field}.card")
             if not receipt["cash"] and not receipt["card"]:  # the original closed "without sum" as cash in full
-                from icecash.core.money import line_amount
-
-                receipt["cash"] = sum(l.get("total", line_amount(l["price"], l["quantity"])) for l in receipt["lines"])
+                receipt["cash"] = sum(_line_total(line) for line in receipt["lines"])
             out.append({"op": "receipt", "receipt": receipt})
             receipt = None
         elif lname == "_cancelcheck":
@@ -316,8 +316,7 @@ async def cmd(request: Request) -> Response:
         form = parse_qs(body.decode("utf-8", "replace"))
         form_password = (form.get("password") or [None])[0]
         body = ((form.get("xml") or form.get("cmd") or [""])[0]).encode()
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    token = bearer_token(request) or None
     status, content = await run_in_threadpool(
         handle, request.app.state.printd, body, token, request.query_params.get("password") or form_password)
     return _xml(content, status)

@@ -34,7 +34,7 @@ Money is integer kopecks and quantities integer thousandths, as everywhere in Ic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -127,6 +127,10 @@ class ReceiptDoc:
     @property
     def change(self) -> int:
         return self.cash + self.card - self.total
+
+    def as_copy(self) -> ReceiptDoc:
+        """The same receipt for a non-fiscal copy: titled «КОПИЯ ЧЕКА» unless it has a title."""
+        return replace(self, title=self.title or "КОПИЯ ЧЕКА")
 
 
 def parse_receipt(data: Any, field_name: str = "receipt") -> ReceiptDoc:
@@ -380,17 +384,30 @@ def to_escpos_document(doc: ReceiptDoc, created_at: datetime | None = None) -> A
     )
 
 
-class EscposDevice(Device):
-    """An ESC/POS printer: everything prints as text; no fiscal operations (refused before the job starts)."""
+class _DriverDevice(Device):
+    """A device run through one of our drivers, whose connection is closed with the job."""
 
-    def __init__(self, printer: dict[str, Any], driver: Any):
-        super().__init__(printer, fiscal=False)
+    def __init__(self, printer: dict[str, Any], driver: Any, fiscal: bool = False):
+        super().__init__(printer, fiscal=fiscal)
         self.driver = driver
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def op_cut(self, partial: bool) -> dict[str, Any]:
+        self.driver.cut(partial)
+        return {}
+
+    def op_drawer(self) -> dict[str, Any]:
+        self.driver.open_drawer()
+        return {}
+
+
+class EscposDevice(_DriverDevice):
+    """An ESC/POS printer: everything prints as text; no fiscal operations (refused before the job starts)."""
 
     @classmethod
     def open(cls, printer: dict[str, Any]) -> EscposDevice:
-        from dataclasses import replace
-
         from .drivers.escpos import EscposPrinter, EscposProfile, get_profile
 
         base = get_profile("80mm", printer.get("width") or 48)
@@ -398,9 +415,6 @@ class EscposDevice(Device):
                           codepage_table=printer.get("codepage_table", 17))
         assert isinstance(profile, EscposProfile)
         return cls(printer, EscposPrinter.open(printer["url"], profile, timeout=_timeout(printer)))
-
-    def close(self) -> None:
-        self.driver.close()
 
     def _style(self, **flags: Any) -> Any:
         from .drivers.escpos import Style
@@ -432,14 +446,6 @@ class EscposDevice(Device):
         self.driver.print_job(self.driver.encoder(initialize=False).feed(lines).getvalue())
         return {}
 
-    def op_cut(self, partial: bool) -> dict[str, Any]:
-        self.driver.cut(partial)
-        return {}
-
-    def op_drawer(self) -> dict[str, Any]:
-        self.driver.open_drawer()
-        return {}
-
     def op_raw(self, data: bytes) -> dict[str, Any]:
         self.driver.send(data)
         return {"bytes": len(data)}
@@ -449,9 +455,7 @@ class EscposDevice(Device):
         return {"fiscal": False, "bytes": len(sent), "total": receipt.total}
 
     def op_copy(self, receipt: ReceiptDoc) -> dict[str, Any]:
-        from dataclasses import replace
-
-        sent = self.driver.print_receipt(to_escpos_document(replace(receipt, title=receipt.title or "КОПИЯ ЧЕКА")))
+        sent = self.driver.print_receipt(to_escpos_document(receipt.as_copy()))
         return {"fiscal": False, "bytes": len(sent)}
 
     def op_recover(self) -> dict[str, Any]:
@@ -491,13 +495,69 @@ def receipt_text(doc: ReceiptDoc, width: int) -> str:
     return "\n".join(out)
 
 
-class ShtrihDevice(Device):
-    """A Shtrih-M registrar (our driver :mod:`.drivers.shtrih`)."""
+def _receipt_left_open() -> DeviceError:
+    return DeviceError("receipt_left_open", "На регистраторе открыт незавершённый чек: выполните восстановление (recover)",
+                       "A receipt is left open on the registrar: run recover first", field="receipt")
+
+
+class _Registrar(_DriverDevice):
+    """What the fiscal registrars do alike; a subclass opens its driver, reads its status, prints
+    text (:meth:`_print_text`) and sells (:meth:`_fiscal_receipt`)."""
+
+    default_width = 36
 
     def __init__(self, printer: dict[str, Any], driver: Any):
-        super().__init__(printer, fiscal=True)
-        self.driver = driver
-        self.width = printer.get("width") or 36
+        super().__init__(printer, driver, fiscal=True)
+        self.width = printer.get("width") or self.default_width
+
+    def _status(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _print_text(self, text: str) -> None:
+        raise NotImplementedError
+
+    def _fiscal_receipt(self, receipt: ReceiptDoc) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _print_nonfiscal(self, doc: ReceiptDoc) -> None:
+        self._print_text(receipt_text(doc, self.width))
+        self.driver.cut(partial=True)
+
+    def op_status(self) -> dict[str, Any]:
+        return self._status()
+
+    def op_receipt(self, receipt: ReceiptDoc, fiscal: bool | None = None) -> dict[str, Any]:
+        if fiscal is False:
+            self._print_nonfiscal(receipt)
+            return {"fiscal": False, "total": receipt.total}
+        return self._fiscal_receipt(receipt)
+
+    def op_copy(self, receipt: ReceiptDoc) -> dict[str, Any]:
+        self._print_nonfiscal(receipt.as_copy())
+        return {"fiscal": False}
+
+    def op_x_report(self) -> dict[str, Any]:
+        self.driver.x_report()
+        return {}
+
+    def op_cancel_receipt(self) -> dict[str, Any]:
+        self.driver.cancel_receipt()
+        return {}
+
+    def op_set_datetime(self, at: datetime | None) -> dict[str, Any]:
+        when = at or datetime.now().replace(microsecond=0)
+        self.driver.set_datetime(when)
+        return {"at": when.isoformat()}
+
+    def op_beep(self) -> dict[str, Any]:
+        self.driver.beep()
+        return {}
+
+
+class ShtrihDevice(_Registrar):
+    """A Shtrih-M registrar (our driver :mod:`.drivers.shtrih`)."""
+
+    default_width = 36
 
     @classmethod
     def open(cls, printer: dict[str, Any]) -> ShtrihDevice:
@@ -508,8 +568,8 @@ class ShtrihDevice(Device):
                               admin_password=printer.get("admin_password", 30), answer_timeout=timeout)
         return cls(printer, driver)
 
-    def close(self) -> None:
-        self.driver.close()
+    def _print_text(self, text: str) -> None:
+        self.driver.print_text(text, width=self.width)
 
     def _status(self) -> dict[str, Any]:
         short = self.driver.short_status()
@@ -517,9 +577,6 @@ class ShtrihDevice(Device):
                 "paper_out": not short.paper_present, "last_document": self.driver.last_document_number()}
         view["ready"] = short.submode == 0 and not short.cover_open and not short.receipt_open
         return view
-
-    def op_status(self) -> dict[str, Any]:
-        return self._status()
 
     def op_recover(self) -> dict[str, Any]:
         """Paper back after running out: print the rest (B0h); a receipt left open: cancel it."""
@@ -534,17 +591,12 @@ class ShtrihDevice(Device):
             cancelled = True
         return {**self._status(), "continued": continued, "cancelled_receipt": cancelled}
 
-    def op_receipt(self, receipt: ReceiptDoc, fiscal: bool | None = None) -> dict[str, Any]:
-        if fiscal is False:
-            self.driver.print_text(receipt_text(receipt, self.width), width=self.width)
-            self.driver.cut(partial=True)
-            return {"fiscal": False, "total": receipt.total}
+    def _fiscal_receipt(self, receipt: ReceiptDoc) -> dict[str, Any]:
         from icecash.core.vat import VatRate
 
         short = self.driver.wait_ready(timeout=_timeout(self.printer) * 3)
         if short.receipt_open:
-            raise DeviceError("receipt_left_open", "На регистраторе открыт незавершённый чек: выполните восстановление (recover)",
-                              "A receipt is left open on the registrar: run recover first", field="receipt")
+            raise _receipt_left_open()
         if not short.shift_open:
             self.driver.open_shift(receipt.cashier_name or None, receipt.cashier_inn or None)
         self.driver.open_receipt(receipt.kind, cashier=receipt.cashier_name or None, cashier_inn=receipt.cashier_inn or None)
@@ -576,21 +628,9 @@ class ShtrihDevice(Device):
             exc.details["receipt_cancelled"] = False
             exc.details["cancel_error"] = cancel_exc.code
 
-    def op_copy(self, receipt: ReceiptDoc) -> dict[str, Any]:
-        from dataclasses import replace
-
-        doc = replace(receipt, title=receipt.title or "КОПИЯ ЧЕКА")
-        self.driver.print_text(receipt_text(doc, self.width), width=self.width)
-        self.driver.cut(partial=True)
-        return {"fiscal": False}
-
     def op_open_shift(self) -> dict[str, Any]:
         self.driver.open_shift()
         return {"document": self.driver.last_document_number()}
-
-    def op_x_report(self) -> dict[str, Any]:
-        self.driver.x_report()
-        return {}
 
     def op_z_report(self) -> dict[str, Any]:
         self.driver.z_report()
@@ -602,18 +642,9 @@ class ShtrihDevice(Device):
     def op_cash_out(self, amount: int) -> dict[str, Any]:
         return {"document": self.driver.cash_out(amount)}
 
-    def op_cancel_receipt(self) -> dict[str, Any]:
-        self.driver.cancel_receipt()
-        return {}
-
     def op_continue_print(self) -> dict[str, Any]:
         self.driver.continue_printing()
         return {}
-
-    def op_set_datetime(self, at: datetime | None) -> dict[str, Any]:
-        when = at or datetime.now().replace(microsecond=0)
-        self.driver.set_datetime(when)
-        return {"at": when.isoformat()}
 
     def op_read_table(self, table: int, row: int, field: int) -> dict[str, Any]:
         raw = self.driver.read_table(table, row, field)
@@ -633,10 +664,6 @@ class ShtrihDevice(Device):
     def op_set_header(self, lines: tuple[str, ...]) -> dict[str, Any]:
         self.driver.write_header(list(lines))
         return self.op_header()
-
-    def op_beep(self) -> dict[str, Any]:
-        self.driver.beep()
-        return {}
 
     def op_text(self, text: str, align: str, **_flags: bool) -> dict[str, Any]:
         lines = text.split("\n")
@@ -659,22 +686,11 @@ class ShtrihDevice(Device):
         self.driver.feed(lines)
         return {}
 
-    def op_cut(self, partial: bool) -> dict[str, Any]:
-        self.driver.cut(partial)
-        return {}
 
-    def op_drawer(self) -> dict[str, Any]:
-        self.driver.open_drawer()
-        return {}
-
-
-class AtolDevice(Device):
+class AtolDevice(_Registrar):
     """An ATOL registrar over the legacy protocol v2 (:mod:`.drivers.atol`)."""
 
-    def __init__(self, printer: dict[str, Any], driver: Any):
-        super().__init__(printer, fiscal=True)
-        self.driver = driver
-        self.width = printer.get("width") or 32
+    default_width = 32
 
     @classmethod
     def open(cls, printer: dict[str, Any]) -> AtolDevice:
@@ -687,8 +703,8 @@ class AtolDevice(Device):
                                     answer_timeout=timeout)
         return cls(printer, driver)
 
-    def close(self) -> None:
-        self.driver.close()
+    def _print_text(self, text: str) -> None:
+        self.driver.print_text(text)  # the driver was opened with the printer's width
 
     def _status(self) -> dict[str, Any]:
         st = self.driver.status()
@@ -698,9 +714,6 @@ class AtolDevice(Device):
                 "serial": st.serial, "last_document": last.document_number, "last_receipt_total": last.total,
                 "ready": not st.paper_out and not st.cover_open and st.receipt_state == 0}
 
-    def op_status(self) -> dict[str, Any]:
-        return self._status()
-
     def op_recover(self) -> dict[str, Any]:
         st = self.driver.status()
         cancelled = False
@@ -709,34 +722,18 @@ class AtolDevice(Device):
             cancelled = True
         return {**self._status(), "continued": False, "cancelled_receipt": cancelled}
 
-    def op_receipt(self, receipt: ReceiptDoc, fiscal: bool | None = None) -> dict[str, Any]:
-        if fiscal is False:
-            self.driver.print_text(receipt_text(receipt, self.width))
-            self.driver.cut(partial=True)
-            return {"fiscal": False, "total": receipt.total}
+    def _fiscal_receipt(self, receipt: ReceiptDoc) -> dict[str, Any]:
         st = self.driver.status()
         if st.receipt_state != 0:
-            raise DeviceError("receipt_left_open", "На регистраторе открыт незавершённый чек: выполните восстановление (recover)",
-                              "A receipt is left open on the registrar: run recover first", field="receipt")
+            raise _receipt_left_open()
         if not st.shift_open:
             self.driver.open_shift()
         doc = to_escpos_document(receipt)
         last = self.driver.print_receipt(doc)
         return {"fiscal": True, "document": last.document_number, "change": receipt.change, "total": receipt.total}
 
-    def op_copy(self, receipt: ReceiptDoc) -> dict[str, Any]:
-        from dataclasses import replace
-
-        self.driver.print_text(receipt_text(replace(receipt, title=receipt.title or "КОПИЯ ЧЕКА"), self.width))
-        self.driver.cut(partial=True)
-        return {"fiscal": False}
-
     def op_open_shift(self) -> dict[str, Any]:
         self.driver.open_shift()
-        return {}
-
-    def op_x_report(self) -> dict[str, Any]:
-        self.driver.x_report()
         return {}
 
     def op_z_report(self) -> dict[str, Any]:
@@ -751,17 +748,8 @@ class AtolDevice(Device):
         self.driver.cash_out(amount)
         return {}
 
-    def op_cancel_receipt(self) -> dict[str, Any]:
-        self.driver.cancel_receipt()
-        return {}
-
     def op_continue_print(self) -> dict[str, Any]:
         return {}
-
-    def op_set_datetime(self, at: datetime | None) -> dict[str, Any]:
-        when = at or datetime.now().replace(microsecond=0)
-        self.driver.set_datetime(when)
-        return {"at": when.isoformat()}
 
     def op_read_table(self, table: int, row: int, field: int) -> dict[str, Any]:
         raw = self.driver.read_table(table, row, field)
@@ -780,24 +768,12 @@ class AtolDevice(Device):
 
     op_set_header = op_header
 
-    def op_beep(self) -> dict[str, Any]:
-        self.driver.beep()
-        return {}
-
     def op_text(self, text: str, align: str, **_flags: bool) -> dict[str, Any]:
         self.driver.print_text(text)
         return {"lines": text.count("\n") + 1}
 
     def op_qr(self, data: str, size: int) -> dict[str, Any]:
         self.driver.print_qr(data)
-        return {}
-
-    def op_cut(self, partial: bool) -> dict[str, Any]:
-        self.driver.cut(partial)
-        return {}
-
-    def op_drawer(self) -> dict[str, Any]:
-        self.driver.open_drawer()
         return {}
 
 

@@ -84,9 +84,13 @@ class PrintService:
 
     # --- admin password, sessions, tokens --------------------------------------------------------
 
-    def has_admin_password(self) -> bool:
+    def _admin_digest(self) -> str | None:
+        """The stored Argon2 digest of the admin password (None before one is set)."""
         with reading(self.engine) as conn:
-            return conn.execute(select(settings.c.value).where(settings.c.name == "admin_password")).first() is not None
+            return conn.execute(select(settings.c.value).where(settings.c.name == "admin_password")).scalar()
+
+    def has_admin_password(self) -> bool:
+        return self._admin_digest() is not None
 
     def set_admin_password(self, password: str) -> None:
         if not isinstance(password, str) or not 6 <= len(password) <= 256:
@@ -100,8 +104,7 @@ class PrintService:
 
     def login(self, password: str) -> tuple[str, Client]:
         """An admin session token for the right password."""
-        with reading(self.engine) as conn:
-            stored = conn.execute(select(settings.c.value).where(settings.c.name == "admin_password")).scalar()
+        stored = self._admin_digest()
         if not verify_password(stored, password or ""):
             raise Unauthenticated("bad_password", "Неверный пароль администратора" if stored else
                                   "Пароль администратора не задан: icecash printd admin-password",
@@ -146,8 +149,7 @@ class PrintService:
             return self.authenticate(secret)
         except Unauthenticated:
             pass
-        with reading(self.engine) as conn:
-            stored = conn.execute(select(settings.c.value).where(settings.c.name == "admin_password")).scalar()
+        stored = self._admin_digest()
         if stored and verify_password(stored, secret):
             return Client(ADMIN, True)
         raise Unauthenticated("unauthenticated", "Неверный пароль или токен", "Wrong password or token", field="password")
@@ -186,7 +188,7 @@ class PrintService:
         with reading(self.engine) as conn:
             row = conn.execute(select(printers).where(printers.c.name == name)).first()
         if row is None:
-            raise NotFound("unknown_printer", f"Принтер «{name}» не найден", f"No printer named {name!r}", field="printer")
+            raise _unknown_printer(name)
         return _printer_view(row)
 
     def save_printer(self, name: str, values: dict[str, Any], *, create: bool | None = None) -> dict[str, Any]:
@@ -198,7 +200,7 @@ class PrintService:
             if create is True and exists:
                 raise Conflict("printer_exists", f"Принтер «{name}» уже есть", f"A printer named {name!r} exists", field="name")
             if create is False and not exists:
-                raise NotFound("unknown_printer", f"Принтер «{name}» не найден", f"No printer named {name!r}", field="printer")
+                raise _unknown_printer(name)
             if exists:
                 conn.execute(update(printers).where(printers.c.name == name).values(**clean))
             else:
@@ -211,7 +213,7 @@ class PrintService:
     def delete_printer(self, name: str) -> None:
         with writing(self.engine) as conn:
             if not conn.execute(delete(printers).where(printers.c.name == name)).rowcount:
-                raise NotFound("unknown_printer", f"Принтер «{name}» не найден", f"No printer named {name!r}", field="printer")
+                raise _unknown_printer(name)
 
     # --- jobs --------------------------------------------------------------------------------------
 
@@ -316,6 +318,10 @@ def _error_back(error: dict[str, Any], **more: Any) -> DomainError:
     return exc
 
 
+def _unknown_printer(name: str) -> NotFound:
+    return NotFound("unknown_printer", f"Принтер «{name}» не найден", f"No printer named {name!r}", field="printer")
+
+
 def _check_name(name: str, field: str) -> None:
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", name):
         raise InvalidInput("bad_name", "Имя: 1–64 латинских букв, цифр и знаков _.-", "Name: 1–64 Latin letters, digits and _.-",
@@ -324,7 +330,7 @@ def _check_name(name: str, field: str) -> None:
 
 def _defaults_for(kind: str) -> dict[str, Any]:
     return {
-        "url": "", "codepage": "cp866", "codepage_table": 17, "width": 36 if kind in ("shtrih", "atol") else 48,
+        "url": "", "codepage": "cp866", "codepage_table": 17, "width": 36 if kind in devices.FISCAL_TYPES else 48,
         "cashier_password": 1, "admin_password": 30, "timeout_ms": 3000, "preview": "", "comment": "",
     }
 
@@ -381,7 +387,7 @@ def _check_printer(values: dict[str, Any]) -> dict[str, Any]:
 
 def _printer_view(row: Any) -> dict[str, Any]:
     return {
-        "name": row.name, "type": row.type, "url": row.url, "fiscal": row.type in ("shtrih", "atol"),
+        "name": row.name, "type": row.type, "url": row.url, "fiscal": row.type in devices.FISCAL_TYPES,
         "codepage": row.codepage, "codepage_table": row.codepage_table, "width": row.width,
         "cashier_password": row.cashier_password, "admin_password": row.admin_password,
         "timeout_ms": row.timeout_ms, "preview": row.preview, "comment": row.comment,

@@ -25,7 +25,8 @@ import os
 import select
 import socket
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from .errors import DeviceError, TransportError, TransportTimeout
@@ -39,6 +40,7 @@ __all__ = [
     "TransportError",
     "TransportTimeout",
     "UsbTransport",
+    "open_driver",
     "open_transport",
     "parse_url",
 ]
@@ -415,6 +417,20 @@ def parse_url(url: str) -> tuple[str, str, dict[str, str]]:
             raise _bad_url(url, "не указан адрес", "no address")
         return scheme, parts.netloc, options
     raise _bad_url(url, "поддерживаются serial:, tcp://, usb://, file:", "supported: serial:, tcp://, usb://, file:")
+
+
+_Driver = TypeVar("_Driver")
+
+
+def open_driver(url: str, build: Callable[[Transport], _Driver], *, timeout: float = 1.0) -> _Driver:
+    """Open the link at ``url`` and build a driver on it. When the driver cannot start (a bad option, a
+    line that fails at once), the link is closed again instead of holding the port until exit."""
+    transport = open_transport(url, timeout=timeout)
+    try:
+        return build(transport)
+    except BaseException:
+        transport.close()
+        raise
 
 
 def open_transport(url: str, *, timeout: float = 1.0) -> Transport:

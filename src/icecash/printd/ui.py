@@ -67,6 +67,11 @@ async def _call(request: Request, action: Any) -> tuple[Any, str | None]:
         return None, _error_html(exc)
 
 
+def _done(error: str | None) -> HTMLResponse:
+    """An admin action's answer to htmx: back to the index page, or its error block (400)."""
+    return HTMLResponse(error or "", status_code=400 if error else 200, headers=None if error else {"HX-Redirect": "/"})
+
+
 def _fragment(request: Request, name: str, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, name, context)
 
@@ -152,7 +157,7 @@ async def delete_printer(request: Request, name: str) -> Response:
     except DomainError as exc:
         return HTMLResponse(_error_html(exc), status_code=403)
     _r, error = await _call(request, lambda: service_of(request).delete_printer(name))
-    return HTMLResponse(error or "", status_code=400 if error else 200, headers=None if error else {"HX-Redirect": "/"})
+    return _done(error)
 
 
 async def _job(request: Request, name: str, commands: list[dict[str, Any]]) -> HTMLResponse:
@@ -261,7 +266,7 @@ async def adopt(request: Request, device: str = Form(...), name: str = Form(...)
     except DomainError as exc:
         return HTMLResponse(_error_html(exc), status_code=403)
     _r, error = await _call(request, lambda: adopt_one(service_of(request), device, name))
-    return HTMLResponse(error or "", status_code=400 if error else 200, headers=None if error else {"HX-Redirect": "/"})
+    return _done(error)
 
 
 @router.post("/ui/tokens", response_class=HTMLResponse)
@@ -285,4 +290,4 @@ async def token_revoke(request: Request, name: str) -> Response:
     except DomainError as exc:
         return HTMLResponse(_error_html(exc), status_code=403)
     _r, error = await _call(request, lambda: service_of(request).revoke_token(name))
-    return HTMLResponse(error or "", status_code=400 if error else 200, headers=None if error else {"HX-Redirect": "/"})
+    return _done(error)

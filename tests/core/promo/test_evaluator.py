@@ -399,3 +399,12 @@ def test_promotion_set_from_server_rows() -> None:
     (problem,) = problems
     assert problem.promotion_id == "2" and "if, line 1, column 28: missing value" in problem.message_en
     assert run(list(promotions.promotions), facts(line(MILK))).calculation.discount == 1000
+
+
+def test_every_field_the_parser_accepts_has_a_value_in_the_evaluator() -> None:
+    """A field the language accepts but the evaluator cannot read would skip the promotion at the till."""
+    from icecash.core.promo import evaluator, parser
+
+    assert set(evaluator._LINE_VALUES) == set(parser.LINE_FIELDS)
+    assert set(evaluator._HEAD_VALUES) == set(parser.HEAD_FIELDS)
+    assert set(evaluator._GROUP_VALUES) == set(parser.GROUP_FIELDS)

@@ -187,3 +187,13 @@ def test_fast_rate_of_is_money_rate_of(amount: int, bp: int) -> None:
     from icecash.core.promo.evaluator import _rate_of
 
     assert _rate_of(amount, bp) == rate_of(amount, bp)
+
+
+@given(st.integers(-1_000_000, 1_000_000))
+def test_a_rate_is_written_exactly_as_a_short_percent(bp: int) -> None:
+    """A reason's «скидка 10.5%»: the basis points as a decimal without trailing zeros, no float rounding."""
+    from decimal import Decimal
+
+    from icecash.core.promo.model import Rate
+
+    assert str(Rate(bp)) == format(Decimal(bp) / 100, "f") + "%"

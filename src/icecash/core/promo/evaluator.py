@@ -317,87 +317,71 @@ class _View:
         self.discount = 0 if calc is None else calc.discount
 
     def head(self, name: str):
-        facts = self.facts
-        if name == "summa":
-            return self.summa
-        if name == "total":
-            return self.total
-        if name == "discount":
-            return self.discount
-        if name == "card":
-            return facts.card
-        if name == "card_rate":
-            return facts.card_rate_bp
-        if name == "bonus_card":
-            return facts.bonus_card
-        if name == "place":
-            return str(facts.place)
-        if name == "kassa":
-            return str(facts.kassa)
-        if name == "type":
-            return 1 if facts.kind is ReceiptKind.RETURN else 0
-        if name == "lines":
-            return len(self.lines)
-        if name == "quantity":
-            return sum(vl.line.quantity for vl in self.lines)
-        if name == "weekday":
-            return facts.moment.isoweekday()
-        if name == "time":
-            return facts.moment.hour * 60 + facts.moment.minute
-        raise AssertionError(name)
+        """A receipt-level field (``HEAD_FIELDS`` of the parser) of this view."""
+        getter = _HEAD_VALUES.get(name)
+        if getter is None:
+            raise AssertionError(name)
+        return getter(self)
+
+
+# One getter a field name: the evaluator's side of the parser's LINE_FIELDS, HEAD_FIELDS and GROUP_FIELDS.
+_HEAD_VALUES: dict[str, Callable[[_View], object]] = {
+    "summa": lambda view: view.summa,
+    "total": lambda view: view.total,
+    "discount": lambda view: view.discount,
+    "card": lambda view: view.facts.card,
+    "card_rate": lambda view: view.facts.card_rate_bp,
+    "bonus_card": lambda view: view.facts.bonus_card,
+    "place": lambda view: str(view.facts.place),
+    "kassa": lambda view: str(view.facts.kassa),
+    "type": lambda view: 1 if view.facts.kind is ReceiptKind.RETURN else 0,
+    "lines": lambda view: len(view.lines),
+    "quantity": lambda view: sum(vl.line.quantity for vl in view.lines),
+    "weekday": lambda view: view.facts.moment.isoweekday(),
+    "time": lambda view: view.facts.moment.hour * 60 + view.facts.moment.minute,
+}
+
+_LINE_VALUES: dict[str, Callable[[_Line], object]] = {
+    "code": lambda vl: vl.line.item.code,
+    "group": lambda vl: vl.line.item.group_code or "",
+    "price": lambda vl: vl.line.price,
+    "quantity": lambda vl: vl.line.quantity,
+    "sum": lambda vl: vl.amount,
+    "alcohol": lambda vl: int(vl.line.item.alcohol),
+    "department": lambda vl: vl.line.item.department,
+    "min_price": lambda vl: vl.line.item.min_price,
+    "max_price": lambda vl: vl.line.item.max_price,
+    "max_discount": lambda vl: vl.line.item.max_discount_bp,
+    "no_discount": lambda vl: int(vl.line.item.no_discount),
+    "weighed": lambda vl: int(vl.line.item.weighed),
+    "litres": lambda vl: vl.line.item.litres_ml,
+    "barcode": lambda vl: vl.line.item.barcode,
+    "name": lambda vl: vl.line.item.name,
+}
+
+_GROUP_VALUES: dict[str, Callable[[list[_Line]], int]] = {
+    "quantity": lambda lines: sum(vl.line.quantity for vl in lines),
+    "sum": lambda lines: sum(vl.amount for vl in lines),
+    "count": len,
+    "mean_price": lambda lines: div_half_up(sum(vl.line.price for vl in lines), len(lines)) if lines else 0,
+    "discount": lambda lines: sum(vl.discount for vl in lines),
+    "bonus": lambda lines: sum(vl.bonus for vl in lines),
+    "litres": lambda lines: sum(div_half_up(vl.line.item.litres_ml * vl.line.quantity, QTY_SCALE) for vl in lines),
+}
 
 
 def _line_value(vl: _Line, name: str):
-    line, item = vl.line, vl.line.item
-    if name == "code":
-        return item.code
-    if name == "group":
-        return item.group_code or ""
-    if name == "price":
-        return line.price
-    if name == "quantity":
-        return line.quantity
-    if name == "sum":
-        return vl.amount
-    if name == "alcohol":
-        return int(item.alcohol)
-    if name == "department":
-        return item.department
-    if name == "min_price":
-        return item.min_price
-    if name == "max_price":
-        return item.max_price
-    if name == "max_discount":
-        return item.max_discount_bp
-    if name == "no_discount":
-        return int(item.no_discount)
-    if name == "weighed":
-        return int(item.weighed)
-    if name == "litres":
-        return item.litres_ml
-    if name == "barcode":
-        return item.barcode
-    if name == "name":
-        return item.name
-    raise AssertionError(name)
+    getter = _LINE_VALUES.get(name)
+    if getter is None:
+        raise AssertionError(name)
+    return getter(vl)
 
 
 def _aggregates(lines: list[_Line], name: str) -> int:
-    if name == "quantity":
-        return sum(vl.line.quantity for vl in lines)
-    if name == "sum":
-        return sum(vl.amount for vl in lines)
-    if name == "count":
-        return len(lines)
-    if name == "mean_price":
-        return div_half_up(sum(vl.line.price for vl in lines), len(lines)) if lines else 0
-    if name == "discount":
-        return sum(vl.discount for vl in lines)
-    if name == "bonus":
-        return sum(vl.bonus for vl in lines)
-    if name == "litres":
-        return sum(div_half_up(vl.line.item.litres_ml * vl.line.quantity, QTY_SCALE) for vl in lines)
-    raise AssertionError(name)
+    getter = _GROUP_VALUES.get(name)
+    if getter is None:
+        raise AssertionError(name)
+    return getter(lines)
 
 
 def _free_number(text: str) -> int | None:
@@ -905,7 +889,6 @@ def _evaluate(facts: ReceiptFacts, promotions: PromotionSet, context: PromoConte
         calc = calculate(lines, card_rate)
         removed = {i for i, lp in enumerate(first.lines) if lp.removed is not None}
         bonus = [lp.bonus_bp for lp in first.lines]
-        after_view = _View(facts, removed, calc, bonus)
-        after_view.summa, after_view.total, after_view.discount = calc.amount, calc.total, calc.discount
+        after_view = _View(facts, removed, calc, bonus)  # its summa, total and discount: the calculation's
         _run_all(after, after_view, facts, context, merge)
     return merge.evaluation()

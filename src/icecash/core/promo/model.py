@@ -11,6 +11,7 @@ from datetime import date, time
 from enum import Enum
 
 from ..errors import InvalidInput
+from ..money import format_rate
 
 
 class PromoSyntaxError(InvalidInput):
@@ -82,7 +83,9 @@ class Rate:
     variable: str | None = None
 
     def __str__(self) -> str:
-        return f"sets.{self.variable}" if self.variable else f"{self.bp / 100:g}%"
+        if self.variable:
+            return f"sets.{self.variable}"
+        return format_rate(self.bp).rstrip("0").rstrip(".") + "%"  # 1050 → 10.5%, exact (no float)
 
 
 @dataclass(frozen=True)

@@ -116,9 +116,9 @@ class AtolRegistrar:
     @classmethod
     def open(cls, url: str, *, timeout: float = 1.0, **options: object) -> AtolRegistrar:
         """Open ``serial:/dev/ttyUSB0?baudrate=115200``, ``tcp://host:5555`` … and wrap it."""
-        from icecash.printd.transports import open_transport
+        from icecash.printd.transports import open_driver
 
-        return cls(open_transport(url, timeout=timeout), **options)  # type: ignore[arg-type]
+        return open_driver(url, lambda transport: cls(transport, **options), timeout=timeout)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self.transport.close()

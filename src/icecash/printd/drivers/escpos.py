@@ -541,10 +541,10 @@ class EscposPrinter:
              status_timeout: float | None = None) -> EscposPrinter:
         """Open the transport at ``url`` (``tcp://host:9100``, ``serial:/dev/ttyUSB0``, ``usb://VID:PID`` …);
         a status byte is awaited ``status_timeout`` seconds (default: ``timeout``, at most 0.5 s)."""
-        from icecash.printd.transports import open_transport
+        from icecash.printd.transports import open_driver
 
         wait = min(timeout, 0.5) if status_timeout is None else status_timeout
-        return cls(open_transport(url, timeout=timeout), profile, status_timeout=wait)
+        return open_driver(url, lambda transport: cls(transport, profile, status_timeout=wait), timeout=timeout)
 
     def close(self) -> None:
         self.transport.close()

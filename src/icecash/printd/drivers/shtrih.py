@@ -23,7 +23,7 @@ from icecash.core.barcodes import is_valid_gtin
 from icecash.core.money import MAX_MONEY, MAX_QUANTITY, line_amount
 from icecash.core.vat import VatRate, vat_included
 from icecash.printd.errors import DeviceError, TransportError, TransportTimeout
-from icecash.printd.transports import Transport, open_transport
+from icecash.printd.transports import Transport, open_driver
 
 from .shtrih_errors import ShtrihError, error_text, shtrih_error
 
@@ -377,7 +377,7 @@ class ShtrihM:
     @classmethod
     def open(cls, url: str, *, timeout: float = 1.0, **options: object) -> ShtrihM:
         """Open the transport at ``url`` (see :func:`open_transport`) and wrap it."""
-        return cls(open_transport(url, timeout=timeout), **options)  # type: ignore[arg-type]
+        return open_driver(url, lambda transport: cls(transport, **options), timeout=timeout)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self.transport.close()
