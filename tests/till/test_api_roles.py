@@ -199,6 +199,27 @@ ENDPOINTS = [
     Endpoint("patch own theme", "PATCH", "/users/{user_id}", "seller",
              lambda e, r: Call(f"/users/{e.ids[r]}", {"theme": "dark", "language": "en"})),
     Endpoint("patch own role", "PATCH", "/users/{user_id}", "admin", lambda e, r: Call(f"/users/{e.ids[r]}", {"role": r})),
+    # printing (no printer set on this till: what the endpoints answer then)
+    Endpoint("printing", "GET", "/printing", "cashier", lambda e, r: Call("/printing"),
+             check=lambda b: b["printer"] is None and isinstance(b["pending"], list)),
+    Endpoint("reconcile", "POST", "/printing/reconcile", "cashier", lambda e, r: Call("/printing/reconcile"),
+             check=lambda b: b == {"paid": [], "unpaid": []}),
+    Endpoint("release", "POST", "/printing/release", "cashier", lambda e, r: (_with_line(e, r), Call("/printing/release"))[1],
+             status=409, check=lambda b: b["error"]["code"] == "not_printing"),
+    Endpoint("print X", "POST", "/printing/x-report", "cashier", lambda e, r: Call("/printing/x-report"),
+             check=lambda b: b["print"]["printed"] is False and "revenue" in b["report"]),
+    Endpoint("drawer", "POST", "/printing/drawer", "cashier", lambda e, r: Call("/printing/drawer"),
+             status=409, check=lambda b: b["error"]["code"] == "printer_unset"),
+    Endpoint("copy last", "POST", "/printing/copy", "cashier", lambda e, r: Call("/printing/copy"),
+             status=409, check=lambda b: b["error"]["code"] == "printer_unset"),
+    Endpoint("copy", "POST", "/receipts/{receipt_uuid}/copy", "cashier",
+             lambda e, r: Call(f"/receipts/{_helper_sale(e)}/copy"),
+             status=409, check=lambda b: b["error"]["code"] == "printer_unset"),
+    Endpoint("sync status", "GET", "/sync/status", "seller", lambda e, r: Call("/sync/status"),
+             check=lambda b: b["state"] == "off" and set(b["backlog"]) == {"receipts", "z"}),
+    Endpoint("sync now", "POST", "/sync/now", "admin", lambda e, r: Call("/sync/now"), check=lambda b: "jobs" in b),
+    Endpoint("sync secret", "PUT", "/sync/secret", "admin", lambda e, r: Call("/sync/secret", {"secret": "s" * 24}),
+             check=lambda b: b == {"ok": True}),
 ]
 OPEN_ROUTES = {("POST", "/auth/login"), ("POST", "/auth/login-code"), ("GET", "/health")}
 

@@ -28,6 +28,7 @@ from icecash.security import same
 from icecash.store.db import reading
 from icecash.web import STATUS_BY_KIND, FastJSONResponse, Money, Percent, Quantity
 
+from . import printing
 from .catalogue import catalogue_size, item_by_code, price_options, search_items
 from .service import Till, User
 from .settings import SPECS
@@ -268,7 +269,14 @@ def cancel(request: Request, user: CurrentUser, key: IdemKey = None) -> Any:
 
 @router.post("/receipt/pay", tags=["receipt"], summary="Pay by cash, card or both (cashier and up)")
 def pay(body: PayIn, request: Request, user: CurrentUser, key: IdemKey = None) -> Any:
-    return once(request, user, key, lambda: till_of(request).pay(user, body.cash, body.card, body.expected_version))
+    till = till_of(request)
+    if printing.client_for(till) is None:  # no printer set: paid, and the answer says nothing was printed
+        return once(request, user, key, lambda: printing.no_printer_note(till.pay(user, body.cash, body.card, body.expected_version)))
+    # Printed first, outside the idempotency record: a failed print is not remembered as the answer.
+    printed = printing.print_before_pay(till, user, body.cash, body.card, body.expected_version)
+    if printed is None:
+        return once(request, user, key, lambda: till.pay(user, body.cash, body.card, body.expected_version))
+    return once(request, user, key, lambda: printing.finish_paid(till, user, printed))
 
 
 # --- finished and deferred receipts --------------------------------------------------------------
@@ -319,7 +327,7 @@ def get_one(receipt_uuid: str, request: Request, user: CurrentUser) -> dict[str,
 @router.post("/receipts/{receipt_uuid}/return", tags=["receipts"], summary="Return lines of a paid sale (cashier and up)")
 def make_return(receipt_uuid: str, body: ReturnIn, request: Request, user: CurrentUser, key: IdemKey = None) -> Any:
     pairs = [(line.line_no, line.quantity) for line in body.lines]
-    return once(request, user, key, lambda: till_of(request).make_return(user, receipt_uuid, pairs, body.card))
+    return once(request, user, key, lambda: printing.make_return(till_of(request), user, receipt_uuid, pairs, body.card))
 
 
 # --- cash, shift, reports ------------------------------------------------------------------------
@@ -332,12 +340,12 @@ class CashIn(Strict):
 
 @router.post("/cash/in", tags=["cash"], summary="Put cash into the drawer")
 def cash_in(body: CashIn, request: Request, user: CurrentUser, key: IdemKey = None) -> Any:
-    return once(request, user, key, lambda: till_of(request).cash_move(user, abs(body.amount), body.comment))
+    return once(request, user, key, lambda: printing.cash_move(till_of(request), user, abs(body.amount), body.comment))
 
 
 @router.post("/cash/out", tags=["cash"], summary="Take cash out of the drawer")
 def cash_out(body: CashIn, request: Request, user: CurrentUser, key: IdemKey = None) -> Any:
-    return once(request, user, key, lambda: till_of(request).cash_move(user, -abs(body.amount), body.comment))
+    return once(request, user, key, lambda: printing.cash_move(till_of(request), user, -abs(body.amount), body.comment))
 
 
 @router.get("/shift", tags=["reports"], summary="Shift state: open since, hours, warn at 23 h, expired at 24 h")
@@ -352,7 +360,47 @@ def x_report(request: Request, user: CurrentUser) -> dict[str, Any]:
 
 @router.post("/reports/z", tags=["reports"], summary="Z report: close the shift")
 def z_report(request: Request, user: CurrentUser, key: IdemKey = None) -> Any:
-    return once(request, user, key, lambda: till_of(request).z_report(user))
+    return once(request, user, key, lambda: printing.z_report(till_of(request), user))
+
+
+# --- printing: the print service as the till sees it ---------------------------------------------------
+
+
+@router.get("/printing", tags=["printing"], summary="The printer, its device state and receipts waiting on it (cashier and up)")
+def printing_status(request: Request, user: CurrentUser) -> dict[str, Any]:
+    return printing.status(till_of(request), user)
+
+
+@router.post("/printing/reconcile", tags=["printing"],
+             summary="Settle unfinished prints with the registrar: receipts it holds are marked paid (cashier and up)")
+def printing_reconcile(request: Request, user: CurrentUser) -> dict[str, Any]:
+    return printing.reconcile(till_of(request), user)
+
+
+@router.post("/printing/release", tags=["printing"],
+             summary="Make the current receipt editable again after a failed print the registrar does not hold")
+def printing_release(request: Request, user: CurrentUser) -> dict[str, Any]:
+    return printing.release(till_of(request), user)
+
+
+@router.post("/printing/x-report", tags=["printing"], summary="Print the X report (fiscal X on a registrar)")
+def printing_x(request: Request, user: CurrentUser) -> dict[str, Any]:
+    return printing.x_report(till_of(request), user)
+
+
+@router.post("/printing/drawer", tags=["printing"], summary="Open the cash drawer (cashier and up)")
+def printing_drawer(request: Request, user: CurrentUser) -> dict[str, Any]:
+    return printing.drawer(till_of(request), user)
+
+
+@router.post("/printing/copy", tags=["printing"], summary="Print a copy of the last paid receipt (cashier and up)")
+def printing_copy_last(request: Request, user: CurrentUser) -> dict[str, Any]:
+    return printing.copy(till_of(request), user)
+
+
+@router.post("/receipts/{receipt_uuid}/copy", tags=["printing"], summary="Print a copy of a paid receipt (cashier and up)")
+def printing_copy(receipt_uuid: str, request: Request, user: CurrentUser) -> dict[str, Any]:
+    return printing.copy(till_of(request), user, receipt_uuid)
 
 
 @router.get("/reports/z", tags=["reports"], summary="Z reports by accounting date")
@@ -519,6 +567,37 @@ def patch_user(user_id: Annotated[int, Path(ge=1, le=DB_INT_MAX)], body: UserPat
         changes["role"] = Role[changes["role"].upper()]
     till_of(request).update_user(user, user_id, changes)
     return {"id": user_id}
+
+
+# --- sync with the central server (icecash.till.sync) ----------------------------------------------------
+
+
+class SecretIn(Strict):
+    secret: str = Field(min_length=8, max_length=256)
+
+
+def _sync_of(request: Request) -> Any:
+    return request.app.state.sync
+
+
+@router.get("/sync/status", tags=["sync"], summary="Sync with the central server: state, backlog, progress, errors")
+def sync_status(request: Request, user: CurrentUser) -> dict[str, Any]:
+    return _sync_of(request).status()
+
+
+@router.post("/sync/now", tags=["sync"], summary="Sync now: every exchange job at once (admin)")
+def sync_now(request: Request, user: CurrentUser) -> dict[str, Any]:
+    user.require(Role.ADMIN, "синхронизация", "syncing")
+    agent = _sync_of(request)
+    agent.sync_now()
+    return agent.status()
+
+
+@router.put("/sync/secret", tags=["sync"], summary="Set this till's secret from the central server (admin)")
+def sync_secret(body: SecretIn, request: Request, user: CurrentUser) -> dict[str, Any]:
+    user.require(Role.ADMIN, "настройка обмена", "setting up the exchange")
+    _sync_of(request).set_secret(body.secret)
+    return {"ok": True}
 
 
 @router.get("/health", tags=["service"], summary="Liveness: no login needed")

@@ -6,14 +6,13 @@ import logging
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
 
 from icecash import __version__
 from icecash.store.db import make_engine, sqlite_url
 from icecash.store.migrate import upgrade
 from icecash.web import BodyLimit, install_error_handlers
 
-from . import api
+from . import api, sync  # noqa: F401  (sync: its tables join the till's metadata)
 from .service import Till
 
 log = logging.getLogger("icecash.till")
@@ -33,16 +32,6 @@ def open_till(data_dir: Path) -> Till:
     return till
 
 
-LANDING = """<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>IceCash — касса</title>
-<style>body{font:18px/1.5 system-ui,sans-serif;max-width:44em;margin:3em auto;padding:0 1em;color:#123}
-a{color:#0a58ca}code{background:#eef;padding:0 .3em}</style></head><body>
-<h1>IceCash — касса</h1>
-<p>Касса работает. Экран кассира появится в следующей версии; сейчас доступен JSON API.</p>
-<p>The till is running. The cashier's screen comes next; the JSON API is available now.</p>
-<ul><li><a href="/docs">API (OpenAPI, Swagger UI)</a></li><li><a href="/openapi.json">openapi.json</a></li>
-<li><a href="/api/v1/health">/api/v1/health</a></li></ul></body></html>"""
-
-
 def create_app(till: Till) -> FastAPI:
     app = FastAPI(
         title="IceCash till",
@@ -54,12 +43,17 @@ def create_app(till: Till) -> FastAPI:
         ),
     )
     app.state.till = till
+    if till is not None:  # the sync agent: idle until server_url, regid and the secret are set
+        from .sync import SyncAgent
+
+        app.state.sync = SyncAgent(till)
+        app.router.on_startup.append(app.state.sync.start)
+        app.router.on_shutdown.append(app.state.sync.stop)
     install_error_handlers(app)
     app.include_router(api.router)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def landing() -> str:
-        return LANDING
+    from .ui import install as install_ui
 
+    install_ui(app)  # the cashier's screen at /, its fragments under /ui, static files under /static
     app.add_middleware(BodyLimit, overrides={"/api/v1/catalogue/import": IMPORT_BODY_LIMIT})
     return app

@@ -52,6 +52,8 @@ from icecash.security import hash_password, new_token, token_digest, verify_pass
 from icecash.store.db import reading, writing
 
 from . import catalogue as cat
+from .printing import refuse_if_printing
+from .promotions import LINES_WITH_PROMOTIONS, TillPromotions, reasons_view, refuse_if_added
 from .settings import DEFAULTS, SPEC_BY_NAME, validate_changes
 from .tables import (
     cash_moves,
@@ -124,6 +126,7 @@ class Till:
         self._sessions: dict[str, tuple[User, datetime]] = {}
         self._sessions_lock = threading.Lock()
         self._sessions_generation = 0
+        self.promotions = TillPromotions()  # the set the sync agent downloaded (icecash.till.promotions)
 
     # --- settings --------------------------------------------------------------------------------
 
@@ -402,7 +405,7 @@ class Till:
             lines = [] if new_receipt else _plain_rows(conn.execute(_LINES_OF_RECEIPT, {"receipt_id": receipt.id}))  # by line_no
             if len(lines) >= MAX_LINES:
                 raise Conflict("too_many_lines", f"В чеке не более {MAX_LINES} строк", f"At most {MAX_LINES} lines per receipt", field="lines")
-            line_no = (lines[-1].line_no if lines else 0) + 1
+            line_no = max((ln.line_no for ln in lines if not ln.promo_added), default=0) + 1  # promotions' lines follow
             snapshot = cat.snapshot_to_json(item)
             new_line = {
                 "receipt_id": receipt.id, "line_no": line_no, "code": item.code, "name": item.name,
@@ -430,6 +433,7 @@ class Till:
         with writing(self.engine) as conn:
             receipt = self._current_for_change(conn, user)
             line = _line(conn, receipt.id, line_no)
+            refuse_if_added(conn, line)
             if line.storno:
                 raise Conflict("line_cancelled", "Строка сторнирована", "The line is cancelled (storno)", field="line_no")
             item = cat.snapshot_from_json(line.snapshot)
@@ -458,6 +462,7 @@ class Till:
         with writing(self.engine) as conn:
             receipt = self._current_for_change(conn, user)
             line = _line(conn, receipt.id, line_no)
+            refuse_if_added(conn, line)
             if not line.storno:
                 conn.execute(update(receipt_lines).where(receipt_lines.c.id == line.id).values(storno=True))
             return self._recalculated(conn, receipt, selected=line_no)
@@ -478,6 +483,7 @@ class Till:
                 raise Conflict("card_closed", f"Дисконтная карта {number} закрыта", f"Discount card {number} is closed", field="card")
             self._refuse_if_shift_expired(conn)
             receipt = self._current_or_new(conn, user)
+            refuse_if_printing(conn, receipt.id)
             conn.execute(
                 update(receipts).where(receipts.c.id == receipt.id).values(card_number=number, card_rate_bp=card.rate_bp)
             )
@@ -553,6 +559,7 @@ class Till:
             receipt = _current_row(conn, user)
             if receipt is None:
                 raise Conflict("empty_receipt", "Чек пуст: нечего оплачивать", "The receipt is empty: nothing to pay", field="lines")
+            refuse_if_printing(conn, receipt.id)
             if expected_version is not None and expected_version != receipt.version:
                 raise Conflict(
                     "receipt_changed", "Чек изменился после показа суммы: проверьте и оплатите снова",
@@ -579,7 +586,9 @@ class Till:
 
     def find_receipts(self, user: User, *, date_from: date | None = None, date_to: date | None = None,
                       number: int | None = None, kind: str | None = None, status: str | None = None,
-                      limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+                      limit: int = 50, offset: int = 0, payment: str | None = None, card_number: str | None = None,
+                      total: int | None = None) -> list[dict[str, Any]]:
+        """Finished receipts, newest first; ``payment`` is 'cash', 'card' or 'mixed', ``total`` in kopecks."""
         user.require(Role.CASHIER, "просмотр чеков", "browsing receipts")
         stmt = select(receipts).where(receipts.c.status.in_([ReceiptStatus.PAID.value, ReceiptStatus.CANCELLED.value]))
         if date_from:
@@ -592,6 +601,16 @@ class Till:
             stmt = stmt.where(receipts.c.kind == ReceiptKind(kind).value)
         if status:
             stmt = stmt.where(receipts.c.status == ReceiptStatus(status).value)
+        if payment == "cash":
+            stmt = stmt.where(receipts.c.cash != 0, receipts.c.card == 0)
+        elif payment == "card":
+            stmt = stmt.where(receipts.c.card != 0, receipts.c.cash == 0)
+        elif payment == "mixed":
+            stmt = stmt.where(receipts.c.cash != 0, receipts.c.card != 0)
+        if card_number:
+            stmt = stmt.where(receipts.c.card_number == card_number)
+        if total is not None:
+            stmt = stmt.where(receipts.c.total == total)
         stmt = stmt.order_by(receipts.c.id.desc()).limit(min(limit, 200)).offset(offset)
         with reading(self.engine) as conn:
             return [self._view(conn, row, with_lines=False) for row in conn.execute(stmt).all()]
@@ -821,6 +840,7 @@ class Till:
             self._refuse_if_shift_expired(conn)
             return self._new_receipt(conn, user), True
         self._refuse_shift_opened_at(row.shift_opened_at)
+        refuse_if_printing(conn, row.id)
         return row, False
 
     def _new_receipt(self, conn: Connection, user: User) -> Any:
@@ -838,6 +858,7 @@ class Till:
         row = _current_row(conn, user)
         if row is None:
             raise Conflict("no_receipt", "Нет открытого чека", "There is no open receipt", field="receipt")
+        refuse_if_printing(conn, row.id)
         return row
 
     def _refuse_if_shift_expired(self, conn: Connection) -> None:
@@ -898,7 +919,10 @@ class Till:
         """
         if lines is None:
             lines = _plain_rows(conn.execute(_LINES_OF_RECEIPT, {"receipt_id": receipt.id}))
-        new = [_PlainRow({**_NEW_LINE_DEFAULTS, **new_line})] if new_line is not None else []
+        old_added = [line for line in lines if line.promo_added]  # promotion-added lines: never an input
+        if old_added:
+            lines = [line for line in lines if not line.promo_added]
+        new = [_PlainRow({**_NEW_LINE_DEFAULTS, **new_line, "promo_added": None, "promo_reasons": None})] if new_line is not None else []
         inputs = [
             LineInput(
                 item=cat.snapshot_from_json(line.snapshot), quantity=line.quantity, price=line.price,
@@ -908,7 +932,8 @@ class Till:
             )
             for line in (*lines, *new)
         ]
-        calc = calculate(inputs, receipt.card_rate_bp)
+        promo = self.promotions.calculate(conn, receipt, inputs, self.clock())  # None: no promotion applies
+        calc = promo.calculation if promo is not None else calculate(inputs, receipt.card_rate_bp)
         changed: list[dict[str, Any]] = []
         fresh_lines: list[Any] = []
         for line, result in zip(lines, calc.lines):
@@ -920,10 +945,15 @@ class Till:
         if changed:
             conn.execute(_UPDATE_LINE_RESULT, changed)
         if new:
-            fresh = _result_values(calc.lines[-1])
-            conn.execute(_INSERT_LINE, {**new_line, **fresh})
+            if old_added:  # the new line takes the number of the first added line: they are renumbered after it
+                conn.execute(delete(receipt_lines).where(receipt_lines.c.id.in_([line.id for line in old_added])))
+                old_added = []
+            fresh = _result_values(calc.lines[len(lines)])
+            fresh["id"] = conn.execute(_INSERT_LINE, {**new_line, **fresh}).inserted_primary_key[0]
             new[0].__dict__.update(fresh)
             fresh_lines.append(new[0])
+        added_lines, promotions = self.promotions.store(conn, receipt.id, fresh_lines, old_added, promo, _PlainRow)
+        fresh_lines += added_lines
         totals = {"receipt_id": receipt.id, "new_amount": calc.amount, "new_discount": calc.discount, "new_total": calc.total}
         if selected is not None:
             conn.execute(_UPDATE_TOTALS_AND_SELECTED, {**totals, "new_selected_line": selected})
@@ -935,11 +965,14 @@ class Till:
                  "version": receipt.version + 1}
         if selected is not None:
             fresh["selected_line"] = selected
-        return self._view(conn, _PlainRow(fresh), calc=calc, lines=fresh_lines)
+        return self._view(conn, _PlainRow(fresh), calc=calc, lines=fresh_lines, promotions=promotions or "")
 
     def _view(self, conn: Connection, row: Any, with_lines: bool = True, calc: Any = None,
-              lines: list[Any] | None = None) -> dict[str, Any]:
-        """The JSON view of a receipt; ``lines``, when the caller has them fresh, saves reading them again."""
+              lines: list[Any] | None = None, promotions: str | None = None) -> dict[str, Any]:
+        """The JSON view of a receipt; ``lines``, when the caller has them fresh, saves reading them again.
+
+        ``promotions``: the receipt's stored promotion reasons when the caller has them ("" for none).
+        """
         view: dict[str, Any] = {
             "uuid": row.uuid, "kind": row.kind, "status": row.status, "number": row.number,
             "created_at": row.created_at.isoformat(), "closed_at": row.closed_at.isoformat() if row.closed_at else None,
@@ -958,6 +991,7 @@ class Till:
             if lines is None:
                 lines = _plain_rows(conn.execute(_LINES_OF_RECEIPT, {"receipt_id": row.id}))
             view["lines"] = [_line_view(line) for line in lines]
+            view["promotions"] = reasons_view(promotions if promotions is not None else self.promotions.receipt_reasons(conn, row.id))
             per_rate: dict[str, list[int]] = {}
             for line in lines:
                 if not line.storno:
@@ -1014,9 +1048,7 @@ _CURRENT_ROW_AND_SHIFT = (
     .order_by(receipts.c.id).limit(1)
 )
 _RECEIPT_BY_ID = select(receipts).where(receipts.c.id == bindparam("receipt_id"))
-_LINES_OF_RECEIPT = (
-    select(receipt_lines).where(receipt_lines.c.receipt_id == bindparam("receipt_id")).order_by(receipt_lines.c.line_no)
-)
+_LINES_OF_RECEIPT = LINES_WITH_PROMOTIONS  # the lines by line_no, with promo_added and promo_reasons
 _INSERT_LINE = insert(receipt_lines)
 _INSERT_RECEIPT = insert(receipts)
 
@@ -1129,6 +1161,7 @@ def _line_view(line: Any) -> dict[str, Any]:
         "discount": format_money(line.discount), "total": format_money(line.total),
         "final_price": format_money(line.final_price), "vat": line.vat, "vat_amount": format_money(line.vat_amount),
         "storno": bool(line.storno), "marks": line.marks,
+        "promo_added": bool(line.promo_added), "promotions": reasons_view(line.promo_reasons),
     }
 
 

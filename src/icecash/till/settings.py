@@ -120,12 +120,18 @@ SPECS: tuple[SettingSpec, ...] = (
     # server: where the other services are
     SettingSpec("printd_host", "server", "localhost", _as_host, "Сервис печати: хост", "Print service host"),
     SettingSpec("printd_port", "server", "10111", _as_int(1, 65535), "Сервис печати: порт", "Print service port"),
+    SettingSpec("printd_token", "server", "", _as_text(128), "Сервис печати: токен клиента", "Print service client token", secret=True),
     SettingSpec("server_url", "server", "", _as_url, "Центральный сервер (URL)", "Central server URL"),
     SettingSpec("regid", "server", "", _as_text(64), "Идентификатор фирмы (regid)", "Firm id (regid)"),
     SettingSpec("bonus_host", "server", "", _as_host, "Бонусный сервер: хост (пусто — нет)", "Bonus service host (empty: none)"),
     SettingSpec("bonus_port", "server", "7172", _as_int(1, 65535), "Бонусный сервер: порт", "Bonus service port"),
     SettingSpec("orders_host", "server", "localhost", _as_host, "Сервис заказов: хост", "Order service host"),
     SettingSpec("egais_host", "server", "localhost", _as_host, "УТМ ЕГАИС: хост", "EGAIS UTM host"),
+    SettingSpec("sync_receipts_s", "server", "60", _as_int(1, 86400), "Выгрузка чеков: раз в, с", "Upload receipts every, s"),
+    SettingSpec("sync_z_s", "server", "300", _as_int(1, 86400), "Выгрузка Z-отчётов: раз в, с", "Upload Z reports every, s"),
+    SettingSpec("sync_price_s", "server", "600", _as_int(1, 86400), "Проверка прайса: раз в, с", "Check the price list every, s"),
+    SettingSpec("sync_promotions_s", "server", "720", _as_int(1, 86400), "Проверка акций: раз в, с", "Check promotions every, s"),
+    SettingSpec("sync_variables_s", "server", "840", _as_int(1, 86400), "Проверка переменных: раз в, с", "Check server variables every, s"),
     # client: the cashier's screen and scanner
     SettingSpec("timeout_ping", "client", "15", _as_int(1, 3600), "Интервал проверки связи, с", "Ping interval, s"),
     SettingSpec("timeout_query", "client", "60", _as_int(1, 3600), "Таймаут запроса, с", "Query timeout, s"),
