@@ -43,9 +43,17 @@ test: $(STAMP) browser
 	ICECASH_CHROMIUM=$(CHROMIUM) $(PY) -m pytest -q
 
 ## make bench: the benchmarks (not part of the tests); each prints its figures
-bench: $(STAMP)
+bench: $(STAMP) browser
 	$(PY) bench/till_sale.py
 	$(PY) bench/price_import.py
+	ICECASH_CHROMIUM=$(CHROMIUM) $(PY) bench/ui_scan.py
+	$(PY) bench/printing.py
+	$(PY) bench/printing_service.py
+	$(PY) bench/server_ingest.py
+	$(PY) bench/backlog.py
+	$(PY) bench/server_reports.py
+	$(PY) bench/promotions.py
+	$(PY) bench/billing.py
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .hypothesis

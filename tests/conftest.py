@@ -88,7 +88,7 @@ class LiveTill:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "icecash.cli", "demo", "--data", str(self.data), "--port", str(self.port),
-             "--items", str(self.items)],
+             "--items", str(self.items), "--server-port", "0", "--printd-port", "0"],
             stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env=env, cwd=REPO,
         )
         deadline = time.monotonic() + 60
@@ -124,3 +124,26 @@ def live_till(tmp_path: Path) -> Iterator[LiveTill]:
         yield live
     finally:
         live.stop()
+
+
+CHROMIUM = os.environ.get("ICECASH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One Debian chromium for the whole run, driven by Playwright (sync API); no browser is downloaded.
+
+    Playwright's sync API runs an event loop of its own, so a second one cannot start while this
+    one lives: every browser test takes this fixture.
+    """
+    from playwright import sync_api
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"chromium not found at {CHROMIUM}: install Debian's chromium (make browser) or set ICECASH_CHROMIUM")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -240,27 +239,36 @@ def till_openapi_document() -> dict:
 def demo(
     data: Path = typer.Option(Path("./var/demo"), "--data", "-d", help="Demo data directory (never ICECASH_DATA: a demo must not seed a real till)."),
     port: int = typer.Option(10110, "--port", "-p", help="Till port."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (every service of the demo)."),
     items: int = typer.Option(1200, "--items", help="Catalogue size of a new demo."),
+    server_port: int = typer.Option(10100, "--server-port", help="Central server port; 0: no central server."),
+    printd_port: int = typer.Option(10111, "--printd-port", help="Print service port (with an emulated Shtrih-M and ESC/POS printer); 0: no printing."),
 ) -> None:
-    """The whole suite on embedded defaults with demo data and demo users (for now: the till)."""
-    _setup_logging("info")
-    from icecash.till.app import create_app
-    from icecash.till.demo import DEMO_USERS, seed_demo
+    """The whole suite on embedded defaults: the till, the central server with two demo firms, the print
+    service with emulated devices, and the accounting home, with demo data and demo users.
 
-    till_service = _open_till(None, data)
-    with console.status("Демо-данные / demo data…"):
-        seed_demo(till_service, items)
-    out.print(f"\n[bold]IceCash demo[/]: касса / till  http://{host}:{port}/   API: http://{host}:{port}/docs")
-    out.print("Демо-пользователи / demo users (login / password):")
-    for login, password, role, name, _code in DEMO_USERS:
-        out.print(f"  {login:8} / {password:8}  {role.label_ru} ({role.name.lower()})")
-    out.print(f"Данные / data: {data.resolve()}   Остановить / stop: Ctrl+C\n")
-    _serve(create_app(till_service), host, port, "info")
+    Every service but the till runs as a child process that dies with the demo; logs are under DATA/logs.
+    """
+    _setup_logging("info")
+    from icecash.demo_suite import DemoSuite
+
+    suite = DemoSuite(data, host=host, till_port=port, server_port=server_port, printd_port=printd_port)
+    try:
+        with console.status("Демо: данные и службы / demo: data and services…"):
+            till_service = suite.start(lambda: _open_till(None, data), items)
+    except Exception as exc:  # noqa: BLE001 — one clear line, then stop whatever did start
+        suite.stop()
+        _fail(f"демо не запустилось / the demo did not start: {exc}")
+    suite.print_summary(out)
+    try:
+        _serve(suite.till_app(till_service), host, port, "info")
+    finally:
+        suite.stop()
 
 
 # --- Other services' command groups: each lives in its own package and registers one line here. ---
 # (keep one line per service; the demo above is the lead's to wire up)
+from icecash.server.cli import server_app; app.add_typer(server_app, name="server")  # noqa: E402,E702
 from icecash.devices.cli import emulator_app; app.add_typer(emulator_app, name="emulator")  # noqa: E402,E702
 from icecash.printd.cli import printd_app; app.add_typer(printd_app, name="printd")  # noqa: E402,E702
 from icecash.printd.cli import sendfax; app.command("sendfax")(sendfax)  # noqa: E402,E702
