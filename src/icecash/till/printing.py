@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 from sqlalchemy import (
     BigInteger,
+    bindparam,
     Boolean,
     Column,
     DateTime,
@@ -148,10 +149,16 @@ def client_for(till: Any) -> PrintdClient | None:
 # --- read-only while printing -------------------------------------------------------------------------
 
 
+# Built once: it runs on every change of an open receipt, the selling path (bench/till_sale.py).
+_UNFINISHED_PRINT = (
+    select(print_state.c.state, print_state.c.error_ru, print_state.c.error_en)
+    .where(print_state.c.receipt_id == bindparam("receipt_id"))
+)
+
+
 def refuse_if_printing(conn: Any, receipt_id: int) -> None:
     """Refuse a change to a receipt whose print is unfinished (it may be on the registrar already)."""
-    row = conn.execute(select(print_state.c.state, print_state.c.error_ru, print_state.c.error_en)
-                       .where(print_state.c.receipt_id == receipt_id)).first()
+    row = conn.execute(_UNFINISHED_PRINT, {"receipt_id": receipt_id}).first()
     if row is not None and row.state != DONE:
         raise Conflict(
             "receipt_printing",
