@@ -36,8 +36,9 @@ def test_settings_are_checked_as_typed_and_saved_all_or_none(screen):
     screen.page.wait_for_selector("#f-inn.invalid .form-error")
     assert "ИНН" in screen.page.inner_text("#f-inn .form-error")
     screen.page.fill("#s-nkassa", "7")
+    screen.page.wait_for_selector("#f-nkassa .ok-note")  # its inline check has answered
     screen.page.click("#settings-form button[type=submit]")
-    screen.page.wait_for_selector("#settings-card > .form-error")
+    screen.page.wait_for_selector("#settings-card > .form-error", timeout=30_000)
     screen.shot("admin-settings-refused")
     assert screen.page.input_value("#s-nkassa") == "7"  # what was typed stays for correcting
     screen.page.fill("#s-inn", "7707083893")
