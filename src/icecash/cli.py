@@ -87,6 +87,8 @@ def _open_till(ctx: typer.Context | None, data: Optional[Path]):  # noqa: ANN202
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every request at INFO: the sync agent's and the demo's own calls would drown the log
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def _serve(application, host: str, port: int, log_level: str) -> None:
