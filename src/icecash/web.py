@@ -19,8 +19,9 @@ from pydantic import BeforeValidator, WithJsonSchema
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from icecash.core.errors import DomainError
+from icecash.core.errors import DomainError, Forbidden
 from icecash.core.money import MAX_MONEY, parse_money, parse_quantity, parse_rate
+from icecash.security import same
 
 log = logging.getLogger("icecash.web")
 
@@ -40,6 +41,36 @@ class FastJSONResponse(JSONResponse):
             return orjson.dumps(content)
         except TypeError:  # orjson.JSONEncodeError: e.g. an int over 64 bits, a non-str key
             return super().render(content)
+
+
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def bearer_token(request: Request) -> str:
+    """The token of an ``Authorization: Bearer …`` header ('' without one)."""
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header[:7].lower() == "bearer " else ""
+
+
+def request_token(request: Request, cookie: str) -> tuple[str, bool]:
+    """The bearer token, else the session cookie's; and whether it came from the cookie.
+
+    A change made with a cookie must also carry the CSRF header (see :func:`check_csrf`).
+    """
+    token = bearer_token(request)
+    if token:
+        return token, False
+    token = request.cookies.get(cookie, "")
+    return token, bool(token)
+
+
+def check_csrf(request: Request, from_cookie: bool, expected: str) -> None:
+    """Refuse a cookie-authenticated change whose CSRF header is missing or wrong."""
+    if from_cookie and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or not same(sent, expected):
+            raise Forbidden("csrf", "Запрос отклонён: нет CSRF-токена сессии", "Refused: missing CSRF token", field=CSRF_HEADER)
 
 
 def error_body(code: str, message_ru: str, message_en: str, field: str | None = None, **details: Any) -> dict[str, Any]:

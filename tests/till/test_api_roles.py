@@ -22,6 +22,7 @@ import icecash.security as security
 from icecash.till import api
 from icecash.till.app import create_app, open_till
 from icecash.till.demo import seed_demo
+from icecash.web import CSRF_HEADER
 from tests.conftest import login
 from tests.helpers import API, FAST_HASHER, MILK
 
@@ -326,11 +327,11 @@ READS = [e for e in ENDPOINTS if e.method == "GET"]
 def test_cookie_change_needs_the_csrf_token(env, browser, endpoint):
     client, csrf = browser
     call = endpoint.prepare(env, "admin")
-    for headers in ({}, {api.CSRF_HEADER: "forged"}):
+    for headers in ({}, {CSRF_HEADER: "forged"}):
         refused = _send(env, endpoint, call, headers, client)
         assert refused.status_code == 403, refused.text
-        assert (refused.json()["error"]["code"], refused.json()["error"]["field"]) == ("csrf", api.CSRF_HEADER)
-    accepted = _send(env, endpoint, call, {api.CSRF_HEADER: csrf}, client)
+        assert (refused.json()["error"]["code"], refused.json()["error"]["field"]) == ("csrf", CSRF_HEADER)
+    accepted = _send(env, endpoint, call, {CSRF_HEADER: csrf}, client)
     assert accepted.status_code == endpoint.status, accepted.text
     assert endpoint.check(accepted.json()), accepted.text
 
@@ -348,7 +349,7 @@ def test_csrf_token_of_another_session_is_refused(env, browser):
     client, _ = browser
     other = env.client.post(f"{API}/auth/login", json={"login": "admin", "password": "admin"}).json()["csrf_token"]
     env.client.cookies.clear()
-    response = client.post(f"{API}/receipt", headers={api.CSRF_HEADER: other})
+    response = client.post(f"{API}/receipt", headers={CSRF_HEADER: other})
     assert response.status_code == 403 and response.json()["error"]["code"] == "csrf"
 
 
@@ -357,7 +358,7 @@ def test_cookie_logout_ends_the_session(env):
     csrf = client.post(f"{API}/auth/login", json={"login": "seller", "password": "seller"}).json()["csrf_token"]
     assert client.post(f"{API}/auth/logout").status_code == 403  # a change: needs the token too
     assert client.get(f"{API}/auth/me").status_code == 200
-    assert client.post(f"{API}/auth/logout", headers={api.CSRF_HEADER: csrf}).status_code == 200
+    assert client.post(f"{API}/auth/logout", headers={CSRF_HEADER: csrf}).status_code == 200
     assert client.get(f"{API}/auth/me").status_code == 401
 
 

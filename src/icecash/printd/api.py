@@ -19,14 +19,12 @@ from starlette.concurrency import run_in_threadpool
 
 from icecash import __version__
 from icecash.core.errors import Forbidden, NotFound
-from icecash.web import FastJSONResponse
+from icecash.web import CSRF_HEADER, SAFE_METHODS, FastJSONResponse, request_token
 
 from . import devices
 from .service import Client, PrintService, same_csrf
 
 SESSION_COOKIE = "printd_session"
-CSRF_HEADER = "X-CSRF-Token"
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 router = APIRouter(prefix="/api/v1")
 
@@ -39,19 +37,11 @@ _bearer = HTTPBearer(auto_error=False, description="A client token, or an admin 
 _cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="The admin page's session (changes need X-CSRF-Token)")
 
 
-def bearer_token(request: Request) -> str:
-    """The token of an ``Authorization: Bearer …`` header ('' without one)."""
-    header = request.headers.get("authorization", "")
-    return header[7:].strip() if header[:7].lower() == "bearer " else ""
-
-
 def client_of(request: Request, token: str | None = None) -> Client:
     service = service_of(request)
-    token = token or bearer_token(request)
     from_cookie = False
     if not token:
-        token = request.cookies.get(SESSION_COOKIE, "")
-        from_cookie = bool(token)
+        token, from_cookie = request_token(request, SESSION_COOKIE)
     client = service.authenticate(token)
     if from_cookie and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER) or request.query_params.get("csrf")
@@ -180,9 +170,7 @@ def login(request: Request, body: LoginIn, response: Response) -> dict[str, Any]
 
 @router.post("/auth/logout", tags=["auth"], summary="End the admin session")
 def logout(request: Request, response: Response, _client: AdminClient) -> dict[str, Any]:
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else request.cookies.get(SESSION_COOKIE, "")
-    service_of(request).logout(token)
+    service_of(request).logout(request_token(request, SESSION_COOKIE)[0])
     response.delete_cookie(SESSION_COOKIE)
     return {"ok": True}
 

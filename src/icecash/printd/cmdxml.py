@@ -37,8 +37,8 @@ from fastapi.responses import Response
 
 from icecash.core.errors import DomainError, InvalidInput, NotFound
 from icecash.core.money import line_amount, parse_money, parse_quantity
+from icecash.web import bearer_token
 
-from .api import bearer_token
 from .service import Unauthenticated
 
 router = APIRouter()

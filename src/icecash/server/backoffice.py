@@ -15,13 +15,12 @@ from fastapi.security import APIKeyCookie, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from icecash.core.errors import Forbidden, InvalidInput
+from icecash.core.errors import InvalidInput
 from icecash.core.money import MAX_QUANTITY
 from icecash.core.promo import PromoSyntaxError
 from icecash.core.pricefile import CatalogueRow, ExtraBarcodeRow, PriceFile, PriceHeader, StockMode, parse_price_file
 from icecash.core.vat import parse_vat
-from icecash.security import same
-from icecash.web import FastJSONResponse, _field_of
+from icecash.web import FastJSONResponse, _field_of, check_csrf, request_token
 
 from .exchange import Kopecks, Thousandths, client_of, server_of
 from .promotions import simulate, syntax_error_response
@@ -30,8 +29,6 @@ from .xml import z_to_xml
 
 router = APIRouter(prefix="/api/v1")
 SESSION_COOKIE = "icecash_server_session"
-CSRF_HEADER = "X-CSRF-Token"
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 PRICE_BODY_LIMIT = 256 << 20
 
 _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/v1/auth/login")
@@ -40,19 +37,11 @@ _cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="The a
 
 async def current_actor(request: Request, _t: Any = Depends(_bearer), _c: Any = Depends(_cookie)) -> Actor:
     """The person behind the bearer token or the session cookie (a change by cookie needs the CSRF header)."""
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-    from_cookie = False
-    if not token:
-        token = request.cookies.get(SESSION_COOKIE, "")
-        from_cookie = bool(token)
+    token, from_cookie = request_token(request, SESSION_COOKIE)
     actor = await run_in_threadpool(server_of(request).authenticate, token) if token else None
     if actor is None:
         raise Unauthenticated("unauthenticated", "Нужно войти в систему", "Log in first", field="authorization")
-    if from_cookie and request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not sent or not same(sent, actor.csrf_token):
-            raise Forbidden("csrf", "Запрос отклонён: нет CSRF-токена сессии", "Refused: missing CSRF token", field=CSRF_HEADER)
+    check_csrf(request, from_cookie, actor.csrf_token)
     return actor
 
 
@@ -78,9 +67,7 @@ def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]
 
 @router.post("/auth/logout", tags=["auth"], summary="End this session")
 def logout(request: Request, actor: CurrentActor) -> dict[str, Any]:
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else request.cookies.get(SESSION_COOKIE, "")
-    server_of(request).logout(token)
+    server_of(request).logout(request_token(request, SESSION_COOKIE)[0])
     return {"ok": True}
 
 

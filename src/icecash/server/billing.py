@@ -43,6 +43,7 @@ from icecash.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from icecash.core.money import parse_money
 from icecash.security import new_token, same, token_digest
 from icecash.store.db import reading, writing
+from icecash.web import bearer_token
 
 from .exchange import client_of, server_of
 from .pages import _actor, _back, _csrf, _firm, html_errors, render
@@ -386,8 +387,7 @@ _bearer = HTTPBearer(auto_error=False, description="The accounting's token from 
 
 
 async def accounting_caller(request: Request, _token: Any = Depends(_bearer)) -> None:
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    token = bearer_token(request)
     server = server_of(request)
     key = f"billing-ip:{client_of(request)}"
     server.limiter.check(key)

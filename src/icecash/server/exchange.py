@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from icecash import __version__
 from icecash.core.money import MAX_MONEY, MAX_QUANTITY
-from icecash.web import FastJSONResponse
+from icecash.web import FastJSONResponse, bearer_token
 
 from .service import Server, TillId, Unauthenticated
 
@@ -169,8 +169,7 @@ _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/v1/
 
 
 async def current_till(request: Request, _token: Any = Depends(_bearer)) -> TillId:
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    token = bearer_token(request)
     till = await run_in_threadpool(server_of(request).till_by_token, token) if token else None
     if till is None:
         raise Unauthenticated("unauthenticated", "Касса не вошла: нужен токен из /exchange/auth",

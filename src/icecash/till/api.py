@@ -20,13 +20,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from icecash import __version__
-from icecash.core.errors import DomainError, Forbidden, InvalidInput, NotFound
+from icecash.core.errors import DomainError, InvalidInput, NotFound
 from icecash.core.money import format_money, format_quantity, format_rate
 from icecash.core.pricefile import parse_price_file
 from icecash.core.roles import Role
-from icecash.security import same
 from icecash.store.db import reading
-from icecash.web import STATUS_BY_KIND, FastJSONResponse, Money, Percent, Quantity
+from icecash.web import (
+    STATUS_BY_KIND,
+    FastJSONResponse,
+    Money,
+    Percent,
+    Quantity,
+    check_csrf,
+    request_token,
+)
 
 from . import printing
 from .catalogue import catalogue_size, item_by_code, price_options, search_items
@@ -34,8 +41,6 @@ from .service import Till, User
 from .settings import SPECS
 
 SESSION_COOKIE = "icecash_session"
-CSRF_HEADER = "X-CSRF-Token"
-SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 router = APIRouter(prefix="/api/v1")
 
@@ -79,21 +84,13 @@ async def current_user(request: Request, _token: Any = Depends(_bearer), _sessio
     token is looked up in the database in one.
     """
     till = till_of(request)
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
-    from_cookie = False
-    if not token:
-        token = request.cookies.get(SESSION_COOKIE, "")
-        from_cookie = bool(token)
+    token, from_cookie = request_token(request, SESSION_COOKIE)
     user = None
     if token:
         user = till.cached_session(token) or await run_in_threadpool(till.authenticate, token)
     if user is None:
         raise Unauthenticated("unauthenticated", "Нужно войти в систему", "Log in first", field="authorization")
-    if from_cookie and request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not sent or not same(sent, user.csrf_token):
-            raise Forbidden("csrf", "Запрос отклонён: нет CSRF-токена сессии", "Refused: missing CSRF token", field=CSRF_HEADER)
+    check_csrf(request, from_cookie, user.csrf_token)
     return user
 
 
@@ -161,9 +158,7 @@ def login_code(body: CodeLoginIn, request: Request, response: Response) -> dict[
 
 @router.post("/auth/logout", tags=["auth"], summary="End this session")
 def logout(request: Request, response: Response, user: CurrentUser) -> dict[str, Any]:
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header[:7].lower() == "bearer " else request.cookies.get(SESSION_COOKIE, "")
-    till_of(request).logout(token)
+    till_of(request).logout(request_token(request, SESSION_COOKIE)[0])
     response.delete_cookie(SESSION_COOKIE)
     return {"ok": True}
 
