@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from icecash import __version__
 from icecash.core.errors import Forbidden, NotFound
-from icecash.web import CSRF_HEADER, SAFE_METHODS, FastJSONResponse, request_token
+from icecash.web import CSRF_HEADER, SAFE_METHODS, FastJSONResponse, documented_by, request_token
 
 from . import devices
 from .service import Client, PrintService, same_csrf
@@ -50,7 +50,8 @@ def client_of(request: Request, token: str | None = None) -> Client:
     return client
 
 
-async def current_client(request: Request, _t: Any = Depends(_bearer), _c: Any = Depends(_cookie)) -> Client:
+@documented_by(_bearer, _cookie)
+async def current_client(request: Request) -> Client:
     return await run_in_threadpool(client_of, request)
 
 

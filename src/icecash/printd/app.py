@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from icecash import __version__
-from icecash.web import BodyLimit, install_error_handlers
+from icecash.web import BodyLimit, include_routes, install_error_handlers, install_security_docs
 
 from . import api, cmdxml
 from .errors import DeviceError
@@ -31,13 +31,13 @@ def create_app(service: PrintService | None) -> FastAPI:
     )
     app.state.printd = service
     install_error_handlers(app)
+    install_security_docs(app)
 
     @app.exception_handler(DeviceError)
     async def _device(_request: Request, exc: DeviceError) -> JSONResponse:
         return JSONResponse({"error": exc.as_dict()}, status_code=DEVICE_STATUS)
 
-    app.include_router(api.router)
-    app.include_router(cmdxml.router)
+    include_routes(app, api.router, cmdxml.router)
     install_pages(app)
     app.add_middleware(BodyLimit)
     return app
@@ -47,4 +47,4 @@ def install_pages(app: FastAPI) -> None:
     """The admin web page (see :mod:`icecash.printd.pages`-like routes below, kept here)."""
     from .ui import router as ui_router
 
-    app.include_router(ui_router)
+    include_routes(app, ui_router)

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from icecash import __version__
 from icecash.store.db import make_engine, sqlite_url
 from icecash.store.migrate import upgrade
-from icecash.web import BodyLimit, error_body, install_error_handlers
+from icecash.web import BodyLimit, error_body, include_routes, install_error_handlers, install_security_docs
 
 from . import backoffice, billing, exchange, pages
 from .service import RateLimited, Server
@@ -57,6 +57,7 @@ def create_app(server: Server) -> FastAPI:
     )
     app.state.server = server
     install_error_handlers(app)
+    install_security_docs(app)
 
     @app.exception_handler(RateLimited)
     async def _rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
@@ -64,10 +65,9 @@ def create_app(server: Server) -> FastAPI:
         body = error_body(exc.code, exc.message_ru, exc.message_en, exc.field, retry_after=int(retry))
         return JSONResponse(body, status_code=429, headers={"Retry-After": retry})
 
-    app.include_router(exchange.router)
+    include_routes(app, exchange.router)
     exchange.document_bodies(app)
-    app.include_router(backoffice.router)
-    app.include_router(pages.router)
+    include_routes(app, backoffice.router, pages.router)
     billing.install(app)
     app.add_exception_handler(pages.LoginRequired, pages.to_login)
     if STATIC.is_dir():

@@ -20,7 +20,7 @@ from icecash.core.money import MAX_QUANTITY
 from icecash.core.promo import PromoSyntaxError
 from icecash.core.pricefile import CatalogueRow, ExtraBarcodeRow, PriceFile, PriceHeader, StockMode, parse_price_file
 from icecash.core.vat import parse_vat
-from icecash.web import FastJSONResponse, _field_of, check_csrf, request_token
+from icecash.web import FastJSONResponse, _field_of, check_csrf, documented_by, request_token
 
 from .exchange import Kopecks, Thousandths, client_of, server_of
 from .promotions import simulate, syntax_error_response
@@ -35,7 +35,8 @@ _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/v1/
 _cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="The admin pages' session")
 
 
-async def current_actor(request: Request, _t: Any = Depends(_bearer), _c: Any = Depends(_cookie)) -> Actor:
+@documented_by(_bearer, _cookie)
+async def current_actor(request: Request) -> Actor:
     """The person behind the bearer token or the session cookie (a change by cookie needs the CSRF header)."""
     token, from_cookie = request_token(request, SESSION_COOKIE)
     actor = await run_in_threadpool(server_of(request).authenticate, token) if token else None

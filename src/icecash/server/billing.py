@@ -43,7 +43,7 @@ from icecash.core.errors import Conflict, DomainError, InvalidInput, NotFound
 from icecash.core.money import parse_money
 from icecash.security import new_token, same, token_digest
 from icecash.store.db import reading, writing
-from icecash.web import bearer_token
+from icecash.web import bearer_token, documented_by, include_routes
 
 from .exchange import client_of, server_of
 from .pages import _actor, _back, _csrf, _firm, html_errors, render
@@ -359,8 +359,7 @@ def billing_of(request: Request) -> Billing:
 
 def install(app: Any) -> None:
     """Routers, and the schedule started and stopped with the app."""
-    app.include_router(api)
-    app.include_router(admin)
+    include_routes(app, api, admin)
 
     def _start() -> None:
         billing = getattr(app.state.server, "billing", None)
@@ -386,7 +385,8 @@ api = APIRouter(prefix="/api/v1/billing", tags=["billing"])
 _bearer = HTTPBearer(auto_error=False, description="The accounting's token from `icecash server billing-token`")
 
 
-async def accounting_caller(request: Request, _token: Any = Depends(_bearer)) -> None:
+@documented_by(_bearer)
+async def accounting_caller(request: Request) -> None:
     token = bearer_token(request)
     server = server_of(request)
     key = f"billing-ip:{client_of(request)}"

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from icecash import __version__
 from icecash.core.money import MAX_MONEY, MAX_QUANTITY
-from icecash.web import FastJSONResponse, bearer_token
+from icecash.web import FastJSONResponse, bearer_token, documented_by
 
 from .service import Server, TillId, Unauthenticated
 
@@ -168,7 +168,8 @@ def client_of(request: Request) -> str:
 _bearer = HTTPBearer(auto_error=False, description="The token from POST /api/v1/exchange/auth")
 
 
-async def current_till(request: Request, _token: Any = Depends(_bearer)) -> TillId:
+@documented_by(_bearer)
+async def current_till(request: Request) -> TillId:
     token = bearer_token(request)
     till = await run_in_threadpool(server_of(request).till_by_token, token) if token else None
     if till is None:

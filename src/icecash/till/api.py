@@ -32,6 +32,7 @@ from icecash.web import (
     Percent,
     Quantity,
     check_csrf,
+    documented_by,
     request_token,
 )
 
@@ -74,7 +75,8 @@ _cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False,
                        description="The browser session; changes also need the X-CSRF-Token header")
 
 
-async def current_user(request: Request, _token: Any = Depends(_bearer), _session: Any = Depends(_cookie)) -> User:
+@documented_by(_bearer, _cookie)
+async def current_user(request: Request) -> User:
     """The user behind the bearer token or the session cookie (then with a CSRF check).
 
     The two security dependencies only declare the schemes in OpenAPI (Swagger's Authorize

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from icecash import __version__
 from icecash.store.db import make_engine, sqlite_url
 from icecash.store.migrate import upgrade
-from icecash.web import BodyLimit, install_error_handlers
+from icecash.web import BodyLimit, include_routes, install_error_handlers, install_security_docs
 
 from . import api, sync  # noqa: F401  (sync: its tables join the till's metadata)
 from .service import Till
@@ -50,7 +50,8 @@ def create_app(till: Till) -> FastAPI:
         app.router.on_startup.append(app.state.sync.start)
         app.router.on_shutdown.append(app.state.sync.stop)
     install_error_handlers(app)
-    app.include_router(api.router)
+    install_security_docs(app)
+    include_routes(app, api.router)
 
     from .ui import install as install_ui
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from icecash.web import include_routes
+
 SHARED_STATIC = Path(__file__).resolve().parent.parent.parent / "static"
 TILL_STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -21,7 +23,4 @@ def install(app: FastAPI) -> None:
 
     app.mount("/static/shared", StaticFiles(directory=SHARED_STATIC), name="static-shared")
     app.mount("/static/till", StaticFiles(directory=TILL_STATIC), name="static-till")
-    app.include_router(pages.router)
-    app.include_router(sale.router)
-    app.include_router(admin.router)
-    app.include_router(service.router)
+    include_routes(app, pages.router, sale.router, admin.router, service.router)
