@@ -19,14 +19,17 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security.base import SecurityBase
 from pydantic import BeforeValidator, WithJsonSchema
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from icecash.core.errors import DomainError, Forbidden
 from icecash.core.money import MAX_MONEY, parse_money, parse_quantity, parse_rate
 from icecash.security import same
+from icecash.store.db import WriterBusy, without_waiting
 
 log = logging.getLogger("icecash.web")
+T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 STATUS_BY_KIND = {"invalid": 400, "not_found": 404, "forbidden": 403, "conflict": 409, "unauthenticated": 401}
@@ -59,6 +62,23 @@ def include_routes(app: FastAPI, *routers: APIRouter) -> None:
         if router.dependencies or router.on_startup or router.on_shutdown:
             raise ValueError(f"router {router.prefix or '/'} needs include_router: it carries dependencies or events")
         app.router.routes.extend(router.routes)
+
+
+async def run_quick(action: Callable[[], T]) -> T:
+    """Run a short use-case (a scan, a line change: one small SQLite transaction) on the event loop.
+
+    Handing it to a worker thread and back cost more than the use-case itself (~0.5 ms of a
+    till's CPU; bench/till_sale.py). It must not stall the loop waiting for another writer,
+    though: when one holds the database (a price import, a Z report) the use-case backs off
+    before doing anything and reruns in a worker thread, where it may wait. Never for anything
+    that talks to a device or the network.
+    """
+    with without_waiting():
+        try:
+            return action()
+        except WriterBusy:
+            pass
+    return await run_in_threadpool(action)
 
 
 CSRF_HEADER = "X-CSRF-Token"

@@ -34,6 +34,7 @@ from icecash.web import (
     check_csrf,
     documented_by,
     request_token,
+    run_quick,
 )
 
 from . import printing
@@ -202,66 +203,77 @@ class PayIn(Strict):
     expected_version: int | None = Field(default=None, description="the receipt version the cashier saw")
 
 
+# The receipt's everyday actions are short SQLite transactions: they run on the event loop
+# (run_quick), and answer with ready JSON (quick) rather than through FastAPI's serializer.
+
+
+def quick(action: Callable[[], Any]) -> Any:
+    return run_quick(lambda: FastJSONResponse(action()))
+
+
 @router.get("/receipt", tags=["receipt"], summary="The current receipt (404 when there is none)")
-def get_receipt(request: Request, user: CurrentUser) -> dict[str, Any]:
-    view = till_of(request).current(user)
-    if view is None:
-        raise NotFound("no_receipt", "Нет открытого чека", "There is no open receipt", field="receipt")
-    return view
+async def get_receipt(request: Request, user: CurrentUser) -> dict[str, Any]:
+    def current() -> dict[str, Any]:
+        view = till_of(request).current(user)
+        if view is None:
+            raise NotFound("no_receipt", "Нет открытого чека", "There is no open receipt", field="receipt")
+        return view
+
+    return await quick(current)
 
 
 @router.post("/receipt", tags=["receipt"], summary="Open a receipt (returns the current one if open)")
-def open_receipt(request: Request, user: CurrentUser) -> dict[str, Any]:
-    return till_of(request).open(user)
+async def open_receipt(request: Request, user: CurrentUser) -> dict[str, Any]:
+    return await quick(lambda: till_of(request).open(user))
 
 
 @router.post("/receipt/scan", tags=["receipt"], summary="A scan: item, scale barcode or discount card")
-def scan(body: ScanIn, request: Request, user: CurrentUser, key: IdemKey = None) -> Any:
-    return once(request, user, key, lambda: till_of(request).scan(user, body.barcode, body.quantity))
+async def scan(body: ScanIn, request: Request, user: CurrentUser, key: IdemKey = None) -> Any:
+    return await run_quick(lambda: once(request, user, key, lambda: till_of(request).scan(user, body.barcode, body.quantity)))
 
 
 @router.post("/receipt/lines", tags=["receipt"], summary="Add a line by code or barcode")
-def add_line(body: AddLineIn, request: Request, user: CurrentUser, key: IdemKey = None) -> Any:
-    return once(request, user, key, lambda: till_of(request).add_line(
+async def add_line(body: AddLineIn, request: Request, user: CurrentUser, key: IdemKey = None) -> Any:
+    return await run_quick(lambda: once(request, user, key, lambda: till_of(request).add_line(
         user, code=body.code, barcode=body.barcode, quantity=body.quantity, price=body.price, price_option=body.price_option,
-    ))
+    )))
 
 
 @router.patch("/receipt/lines/{line_no}", tags=["receipt"], summary="Change quantity, price or manual discount")
-def change_line(line_no: LineNo, body: ChangeLineIn, request: Request, user: CurrentUser) -> dict[str, Any]:
-    return till_of(request).change_line(
+async def change_line(line_no: LineNo, body: ChangeLineIn, request: Request, user: CurrentUser) -> dict[str, Any]:
+    return await quick(lambda: till_of(request).change_line(
         user, line_no, quantity=body.quantity, price=body.price, discount_bp=body.discount_percent
-    )
+    ))
 
 
 @router.post("/receipt/lines/{line_no}/storno", tags=["receipt"], summary="Cancel one line (storno)")
-def storno(line_no: LineNo, request: Request, user: CurrentUser) -> dict[str, Any]:
-    return till_of(request).storno(user, line_no)
+async def storno(line_no: LineNo, request: Request, user: CurrentUser) -> dict[str, Any]:
+    return await quick(lambda: till_of(request).storno(user, line_no))
 
 
 @router.post("/receipt/lines/{line_no}/select", tags=["receipt"], summary="Move the selection to a line")
-def select_line(line_no: LineNo, request: Request, user: CurrentUser) -> dict[str, Any]:
-    return till_of(request).select_line(user, line_no)
+async def select_line(line_no: LineNo, request: Request, user: CurrentUser) -> dict[str, Any]:
+    return await quick(lambda: till_of(request).select_line(user, line_no))
 
 
 @router.put("/receipt/card", tags=["receipt"], summary="Apply a discount card to the whole receipt")
-def set_card(body: CardIn, request: Request, user: CurrentUser) -> dict[str, Any]:
-    return till_of(request).set_card(user, body.number)
+async def set_card(body: CardIn, request: Request, user: CurrentUser) -> dict[str, Any]:
+    return await quick(lambda: till_of(request).set_card(user, body.number))
 
 
 @router.delete("/receipt/card", tags=["receipt"], summary="Remove the discount card")
-def clear_card(request: Request, user: CurrentUser) -> dict[str, Any]:
-    return till_of(request).clear_card(user)
+async def clear_card(request: Request, user: CurrentUser) -> dict[str, Any]:
+    return await quick(lambda: till_of(request).clear_card(user))
 
 
 @router.post("/receipt/defer", tags=["receipt"], summary="Put the receipt aside for later (any role)")
-def defer(request: Request, user: CurrentUser, key: IdemKey = None) -> Any:
-    return once(request, user, key, lambda: till_of(request).defer(user))
+async def defer(request: Request, user: CurrentUser, key: IdemKey = None) -> Any:
+    return await run_quick(lambda: once(request, user, key, lambda: till_of(request).defer(user)))
 
 
 @router.post("/receipt/cancel", tags=["receipt"], summary="Cancel the receipt (kept and counted in the Z)")
-def cancel(request: Request, user: CurrentUser, key: IdemKey = None) -> Any:
-    return once(request, user, key, lambda: till_of(request).cancel(user) or {"cancelled": None})
+async def cancel(request: Request, user: CurrentUser, key: IdemKey = None) -> Any:
+    return await run_quick(lambda: once(request, user, key, lambda: till_of(request).cancel(user) or {"cancelled": None}))
 
 
 @router.post("/receipt/pay", tags=["receipt"], summary="Pay by cash, card or both (cashier and up)")

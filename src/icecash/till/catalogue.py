@@ -15,6 +15,7 @@ from icecash.core.errors import InvalidInput, NotFound
 from icecash.core.pricefile import CatalogueRow, LineError, PriceFile, PriceFileError, StockMode
 from icecash.core.receipt import ItemSnapshot
 from icecash.core.vat import VatRate
+from icecash.store.db import Prepared
 
 from .tables import catalogue, extra_barcodes
 
@@ -65,18 +66,18 @@ def snapshot_from_json(text: str) -> ItemSnapshot:
 # (whether it has extra barcodes, i.e. maybe several prices): most have none, and then
 # price_options() need not look.
 _HAS_EXTRAS = exists().where(extra_barcodes.c.item_code == catalogue.c.code).label("has_extras")
-_BY_CODE = select(catalogue, _HAS_EXTRAS).where(catalogue.c.code == bindparam("code"))
-_BY_BARCODE = (
+_BY_CODE = Prepared(select(catalogue, _HAS_EXTRAS).where(catalogue.c.code == bindparam("code")))
+_BY_BARCODE = Prepared(
     select(catalogue, _HAS_EXTRAS).where(catalogue.c.barcode == bindparam("barcode"), catalogue.c.is_item.is_(True)).limit(1)
 )
-_EXTRA_BY_BARCODE = select(extra_barcodes).where(extra_barcodes.c.barcode == bindparam("barcode")).limit(1)
-_EXTRAS_OF_ITEM = (
+_EXTRA_BY_BARCODE = Prepared(select(extra_barcodes).where(extra_barcodes.c.barcode == bindparam("barcode")).limit(1))
+_EXTRAS_OF_ITEM = Prepared(
     select(extra_barcodes).where(extra_barcodes.c.item_code == bindparam("item_code")).order_by(extra_barcodes.c.id)
 )
 
 
 def item_by_code(conn: Connection, code: str) -> Any:
-    row = conn.execute(_BY_CODE, {"code": code}).first()
+    row = _BY_CODE.first(conn, {"code": code})
     if row is None:
         raise NotFound("unknown_code", f"Товар с кодом {code!r} не найден", f"No item with code {code!r}", field="code")
     if not row.is_item:
@@ -88,12 +89,12 @@ def item_by_code(conn: Connection, code: str) -> Any:
 
 def item_by_barcode(conn: Connection, barcode: str) -> tuple[Any, Any | None]:
     """The item with this barcode, and the extra-barcode row when it was one of those."""
-    row = conn.execute(_BY_BARCODE, {"barcode": barcode}).first()
+    row = _BY_BARCODE.first(conn, {"barcode": barcode})
     if row is not None:
         return row, None
-    extra = conn.execute(_EXTRA_BY_BARCODE, {"barcode": barcode}).first()
+    extra = _EXTRA_BY_BARCODE.first(conn, {"barcode": barcode})
     if extra is not None:
-        item = conn.execute(_BY_CODE, {"code": extra.item_code}).first()
+        item = _BY_CODE.first(conn, {"code": extra.item_code})
         if item is not None and item.is_item:
             return item, extra
     raise NotFound("unknown_barcode", f"Штрихкод {barcode} не найден", f"Barcode {barcode} is not in the catalogue", field="barcode")
@@ -103,7 +104,7 @@ def price_options(conn: Connection, item: Any) -> list[dict[str, Any]]:
     """The prices a multi-price item offers: its own, then each extra barcode's."""
     if not getattr(item, "has_extras", True):  # a row from item_by_code/item_by_barcode knows
         return []
-    extras = conn.execute(_EXTRAS_OF_ITEM, {"item_code": item.code}).all()
+    extras = _EXTRAS_OF_ITEM.all(conn, {"item_code": item.code})
     if not extras:
         return []
     options = [{"option": "base", "name": item.name, "price": item.price, "barcode": item.barcode}]

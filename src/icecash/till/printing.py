@@ -45,7 +45,7 @@ from icecash.core.money import div_half_up, format_money
 from icecash.core.receipt import settle
 from icecash.core.roles import Role
 from icecash.core.zreport import ReceiptStatus
-from icecash.store.db import reading, writing
+from icecash.store.db import Prepared, reading, writing
 
 from . import catalogue as cat
 from .tables import metadata, receipts
@@ -150,7 +150,7 @@ def client_for(till: Any) -> PrintdClient | None:
 
 
 # Built once: it runs on every change of an open receipt, the selling path (bench/till_sale.py).
-_UNFINISHED_PRINT = (
+_UNFINISHED_PRINT = Prepared(
     select(print_state.c.state, print_state.c.error_ru, print_state.c.error_en)
     .where(print_state.c.receipt_id == bindparam("receipt_id"))
 )
@@ -158,7 +158,7 @@ _UNFINISHED_PRINT = (
 
 def refuse_if_printing(conn: Any, receipt_id: int) -> None:
     """Refuse a change to a receipt whose print is unfinished (it may be on the registrar already)."""
-    row = conn.execute(_UNFINISHED_PRINT, {"receipt_id": receipt_id}).first()
+    row = _UNFINISHED_PRINT.first(conn, {"receipt_id": receipt_id})
     if row is not None and row.state != DONE:
         raise Conflict(
             "receipt_printing",
@@ -326,7 +326,7 @@ def finish_paid(till: Any, user: Any, printed: dict[str, Any]) -> dict[str, Any]
             raise Conflict("not_open", "Чек уже закрыт", "The receipt is already closed", field="receipt")
         payment = settle(receipt.total, printed["cash"], printed["card"])
         shift = till._shift_for_money(conn)
-        conn.execute(_PAY_RECEIPT, {
+        _PAY_RECEIPT.execute(conn, {
             "receipt_id": receipt.id, "new_number": receipt.number or _next_number(conn), "new_shift_id": shift.id,
             "new_closed_at": till.clock(), "new_cashier_id": user.id, "new_cash": payment.cash, "new_card": payment.card,
             "new_cash_given": payment.cash_given, "new_change": payment.change,

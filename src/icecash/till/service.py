@@ -49,7 +49,7 @@ from icecash.core.zreport import (
     shift_age,
 )
 from icecash.security import hash_password, new_token, token_digest, verify_password
-from icecash.store.db import reading, writing
+from icecash.store.db import Prepared, Record, reading, writing
 
 from . import catalogue as cat
 from .printing import refuse_if_printing
@@ -402,7 +402,7 @@ class Till:
                     field="price",
                 )
             _refuse_absurd_amount(receipt.amount, line_amount(unit_price, qty), "quantity" if quantity is not None else "price")
-            lines = [] if new_receipt else _plain_rows(conn.execute(_LINES_OF_RECEIPT, {"receipt_id": receipt.id}))  # by line_no
+            lines = [] if new_receipt else _LINES_OF_RECEIPT.all(conn, {"receipt_id": receipt.id})  # by line_no
             if len(lines) >= MAX_LINES:
                 raise Conflict("too_many_lines", f"В чеке не более {MAX_LINES} строк", f"At most {MAX_LINES} lines per receipt", field="lines")
             line_no = max((ln.line_no for ln in lines if not ln.promo_added), default=0) + 1  # promotions' lines follow
@@ -568,7 +568,7 @@ class Till:
             self._refuse_if_shift_expired(conn)
             payment = settle(receipt.total, cash, card)
             shift = self._shift_for_money(conn)
-            conn.execute(_PAY_RECEIPT, {
+            _PAY_RECEIPT.execute(conn, {
                 "receipt_id": receipt.id, "new_number": _next_number(conn), "new_shift_id": shift.id,
                 "new_closed_at": self.clock(), "new_cashier_id": user.id, "new_cash": payment.cash, "new_card": payment.card,
                 "new_cash_given": payment.cash_given, "new_change": payment.change,
@@ -835,7 +835,7 @@ class Till:
 
         One query when there is a current receipt: its row comes with the open shift's start.
         """
-        row = conn.execute(_CURRENT_ROW_AND_SHIFT, {"owner_id": user.id}).first()
+        row = _CURRENT_ROW_AND_SHIFT.first(conn, {"owner_id": user.id})
         if row is None:
             self._refuse_if_shift_expired(conn)
             return self._new_receipt(conn, user), True
@@ -851,8 +851,8 @@ class Till:
             "owner_id": user.id, "seller_id": user.id, "idplace": int(s["idplace"]), "nkassa": int(s["nkassa"]),
             "created_at": self.clock(), "upload_state": "local",
         }
-        receipt_id = conn.execute(_INSERT_RECEIPT, values).inserted_primary_key[0]
-        return _PlainRow({**_NEW_RECEIPT_DEFAULTS, **values, "id": receipt_id})
+        receipt_id = _INSERT_RECEIPT.execute(conn, values)
+        return Record({**_NEW_RECEIPT_DEFAULTS, **values, "id": receipt_id})
 
     def _current_for_change(self, conn: Connection, user: User) -> Any:
         row = _current_row(conn, user)
@@ -918,11 +918,11 @@ class Till:
         defaults but these), inserted with its computed results in one statement.
         """
         if lines is None:
-            lines = _plain_rows(conn.execute(_LINES_OF_RECEIPT, {"receipt_id": receipt.id}))
+            lines = _LINES_OF_RECEIPT.all(conn, {"receipt_id": receipt.id})
         old_added = [line for line in lines if line.promo_added]  # promotion-added lines: never an input
         if old_added:
             lines = [line for line in lines if not line.promo_added]
-        new = [_PlainRow({**_NEW_LINE_DEFAULTS, **new_line, "promo_added": None, "promo_reasons": None})] if new_line is not None else []
+        new = [Record({**_NEW_LINE_DEFAULTS, **new_line, "promo_added": None, "promo_reasons": None})] if new_line is not None else []
         inputs = [
             LineInput(
                 item=cat.snapshot_from_json(line.snapshot), quantity=line.quantity, price=line.price,
@@ -940,32 +940,32 @@ class Till:
             if _line_results(line) != _line_results(result):
                 fresh = _result_values(result)
                 changed.append({"line_id": line.id, **{f"new_{k}": v for k, v in fresh.items()}})
-                line = _PlainRow({**line._mapping, **fresh})
+                line = Record({**line._mapping, **fresh})
             fresh_lines.append(line)
         if changed:
-            conn.execute(_UPDATE_LINE_RESULT, changed)
+            _UPDATE_LINE_RESULT.executemany(conn, changed)
         if new:
             if old_added:  # the new line takes the number of the first added line: they are renumbered after it
                 conn.execute(delete(receipt_lines).where(receipt_lines.c.id.in_([line.id for line in old_added])))
                 old_added = []
             fresh = _result_values(calc.lines[len(lines)])
-            fresh["id"] = conn.execute(_INSERT_LINE, {**new_line, **fresh}).inserted_primary_key[0]
+            fresh["id"] = _INSERT_LINE.execute(conn, {**new_line, **fresh})
             new[0].__dict__.update(fresh)
             fresh_lines.append(new[0])
-        added_lines, promotions = self.promotions.store(conn, receipt.id, fresh_lines, old_added, promo, _PlainRow)
+        added_lines, promotions = self.promotions.store(conn, receipt.id, fresh_lines, old_added, promo, Record)
         fresh_lines += added_lines
         totals = {"receipt_id": receipt.id, "new_amount": calc.amount, "new_discount": calc.discount, "new_total": calc.total}
         if selected is not None:
-            conn.execute(_UPDATE_TOTALS_AND_SELECTED, {**totals, "new_selected_line": selected})
+            _UPDATE_TOTALS_AND_SELECTED.execute(conn, {**totals, "new_selected_line": selected})
         else:
-            conn.execute(_UPDATE_TOTALS, totals)
+            _UPDATE_TOTALS.execute(conn, totals)
         # The row as just updated, without reading it back: every caller passes the receipt as it
         # stands in this transaction, and only the columns above have changed.
         fresh = {**receipt._mapping, "amount": calc.amount, "discount": calc.discount, "total": calc.total,
                  "version": receipt.version + 1}
         if selected is not None:
             fresh["selected_line"] = selected
-        return self._view(conn, _PlainRow(fresh), calc=calc, lines=fresh_lines, promotions=promotions or "")
+        return self._view(conn, Record(fresh), calc=calc, lines=fresh_lines, promotions=promotions or "")
 
     def _view(self, conn: Connection, row: Any, with_lines: bool = True, calc: Any = None,
               lines: list[Any] | None = None, promotions: str | None = None) -> dict[str, Any]:
@@ -989,7 +989,7 @@ class Till:
             view["return_of"] = conn.execute(select(receipts.c.uuid).where(receipts.c.id == row.return_of_id)).scalar_one()
         if with_lines:
             if lines is None:
-                lines = _plain_rows(conn.execute(_LINES_OF_RECEIPT, {"receipt_id": row.id}))
+                lines = _LINES_OF_RECEIPT.all(conn, {"receipt_id": row.id})
             view["lines"] = [_line_view(line) for line in lines]
             view["promotions"] = reasons_view(promotions if promotions is not None else self.promotions.receipt_reasons(conn, row.id))
             per_rate: dict[str, list[int]] = {}
@@ -1028,29 +1028,30 @@ def _check_password(password: str) -> None:
         raise InvalidInput("bad_password", "Пароль: от 4 до 256 символов", "Password: 4 to 256 characters", field="password")
 
 
-# The statements of the selling path, built once: building and cache-keying a statement on every
-# call cost more than running it (see bench/till_sale.py).
+# The statements of the selling path, built once and run as Prepared statements: SQLAlchemy's
+# building, cache-keying and executing a statement on every call cost more than running it
+# (see bench/till_sale.py).
 _SESSION_USER = (
     select(users, sessions.c.csrf_token, sessions.c.kind, sessions.c.expires_at)
     .join(sessions, sessions.c.user_id == users.c.id)
     .where(sessions.c.token_hash == bindparam("token_hash"), users.c.active.is_(True))
 )
-_CURRENT_ROW = (
+_CURRENT_ROW = Prepared(
     select(receipts).where(receipts.c.owner_id == bindparam("owner_id"), receipts.c.status == ReceiptStatus.OPEN.value)
     .order_by(receipts.c.id).limit(1)
 )
 _OPEN_SHIFT_OPENED_AT = (
     select(shifts.c.opened_at).where(shifts.c.closed_at.is_(None)).order_by(shifts.c.id.desc()).limit(1).scalar_subquery()
 )
-_CURRENT_ROW_AND_SHIFT = (
+_CURRENT_ROW_AND_SHIFT = Prepared(
     select(receipts, _OPEN_SHIFT_OPENED_AT.label("shift_opened_at"))
     .where(receipts.c.owner_id == bindparam("owner_id"), receipts.c.status == ReceiptStatus.OPEN.value)
     .order_by(receipts.c.id).limit(1)
 )
-_RECEIPT_BY_ID = select(receipts).where(receipts.c.id == bindparam("receipt_id"))
-_LINES_OF_RECEIPT = LINES_WITH_PROMOTIONS  # the lines by line_no, with promo_added and promo_reasons
-_INSERT_LINE = insert(receipt_lines)
-_INSERT_RECEIPT = insert(receipts)
+_RECEIPT_BY_ID = Prepared(select(receipts).where(receipts.c.id == bindparam("receipt_id")))
+_LINES_OF_RECEIPT = Prepared(LINES_WITH_PROMOTIONS)  # the lines by line_no, with promo_added and promo_reasons
+_INSERT_LINE = Prepared(insert(receipt_lines))
+_INSERT_RECEIPT = Prepared(insert(receipts))
 
 
 def _defaults(table: Any) -> dict[str, Any]:
@@ -1062,44 +1063,25 @@ _NEW_LINE_DEFAULTS = _defaults(receipt_lines)
 _NEW_RECEIPT_DEFAULTS = _defaults(receipts)
 _LINE_RESULT_COLUMNS = ("amount", "discount_bp", "discount", "total", "final_price", "vat_amount", "marks")
 _line_results = attrgetter(*_LINE_RESULT_COLUMNS)  # of a line row or a LineResult: a tuple
-_UPDATE_LINE_RESULT = (
+_UPDATE_LINE_RESULT = Prepared(
     update(receipt_lines).where(receipt_lines.c.id == bindparam("line_id"))
     .values({name: bindparam(f"new_{name}") for name in _LINE_RESULT_COLUMNS})
 )
-_UPDATE_TOTALS = (
+_SET_TOTALS = (
     update(receipts).where(receipts.c.id == bindparam("receipt_id"))
     .values(amount=bindparam("new_amount"), discount=bindparam("new_discount"), total=bindparam("new_total"),
             version=receipts.c.version + 1)
 )
-_UPDATE_TOTALS_AND_SELECTED = _UPDATE_TOTALS.values(selected_line=bindparam("new_selected_line"))
-_PAY_RECEIPT = (
+_UPDATE_TOTALS = Prepared(_SET_TOTALS)
+_UPDATE_TOTALS_AND_SELECTED = Prepared(_SET_TOTALS.values(selected_line=bindparam("new_selected_line")))
+_PAY_RECEIPT = Prepared(
     update(receipts).where(receipts.c.id == bindparam("receipt_id"))
     .values(status=ReceiptStatus.PAID.value, upload_state="pending", version=receipts.c.version + 1,
             **{name: bindparam(f"new_{name}")
                for name in ("number", "shift_id", "closed_at", "cashier_id", "cash", "card", "cash_given", "change")})
 )
-_OPEN_SHIFT = select(shifts).where(shifts.c.closed_at.is_(None)).order_by(shifts.c.id.desc()).limit(1)
-_LAST_NUMBER = select(func.max(receipts.c.number))
-
-
-class _PlainRow:
-    """A row as a plain object: a receipt line or the receipt, read or with its freshly computed values.
-
-    Reading a plain attribute costs a tenth of reading a SQLAlchemy Row's, and a receipt's view
-    and recalculation read every column of every line.
-    """
-
-    def __init__(self, values: Any):
-        self.__dict__.update(values)
-
-    @property
-    def _mapping(self) -> dict[str, Any]:  # as a Row's
-        return self.__dict__
-
-
-def _plain_rows(result: Any) -> list[_PlainRow]:
-    keys = tuple(result.keys())
-    return [_PlainRow(zip(keys, row)) for row in result]
+_OPEN_SHIFT = Prepared(select(shifts).where(shifts.c.closed_at.is_(None)).order_by(shifts.c.id.desc()).limit(1))
+_LAST_NUMBER = Prepared(select(func.max(receipts.c.number)))
 
 
 def _result_values(result: Any) -> dict[str, Any]:
@@ -1108,11 +1090,14 @@ def _result_values(result: Any) -> dict[str, Any]:
 
 
 def _current_row(conn: Connection, user: User) -> Any:
-    return conn.execute(_CURRENT_ROW, {"owner_id": user.id}).first()
+    return _CURRENT_ROW.first(conn, {"owner_id": user.id})
 
 
 def _receipt_by_id(conn: Connection, receipt_id: int) -> Any:
-    return conn.execute(_RECEIPT_BY_ID, {"receipt_id": receipt_id}).one()
+    row = _RECEIPT_BY_ID.first(conn, {"receipt_id": receipt_id})
+    if row is None:
+        raise LookupError(f"receipt {receipt_id} is gone")
+    return row
 
 
 def _receipt_by_uuid(conn: Connection, receipt_uuid: str) -> Any:
@@ -1145,11 +1130,11 @@ def _refuse_absurd_amount(others: int, amount: int, field: str) -> None:
 
 
 def _next_number(conn: Connection) -> int:
-    return (conn.execute(_LAST_NUMBER).scalar_one() or 0) + 1
+    return (_LAST_NUMBER.scalar(conn) or 0) + 1
 
 
 def _open_shift(conn: Connection) -> Any:
-    return conn.execute(_OPEN_SHIFT).first()
+    return _OPEN_SHIFT.first(conn)
 
 
 def _line_view(line: Any) -> dict[str, Any]:

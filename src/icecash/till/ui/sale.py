@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select
 from icecash.core.errors import DomainError, InvalidInput
 from icecash.core.money import format_money
 from icecash.store.db import reading
-from icecash.web import FastJSONResponse
+from icecash.web import FastJSONResponse, run_quick
 
 from .. import printing
 from ..api import current_user, till_of
@@ -50,9 +50,9 @@ def sale_page(request: Request) -> Response:
 
 
 @router.get("/ui/sale/state", response_class=HTMLResponse)
-def sale_state(request: Request, user: UiUser) -> Response:
+async def sale_state(request: Request, user: UiUser) -> Response:
     """The screen rebuilt from the server (after a reload, a failed request, or on demand)."""
-    return _answer(request, user, till_of(request).current(user))
+    return await run_quick(lambda: _answer(request, user, till_of(request).current(user)))
 
 
 def _state(request: Request, user: User, view: dict[str, Any] | None, *, error: dict[str, Any] | None = None,
@@ -133,33 +133,39 @@ def _code_of_options(till: Any, options: list[dict[str, Any]]) -> str:
     return ""
 
 
+# The screen's everyday actions are short transactions: they run on the event loop (run_quick),
+# page and all, as the API's do.
+
+
 @router.post("/ui/sale/scan", response_class=HTMLResponse)
-def scan(request: Request, user: UiUser, barcode: FormStr = "", key: Key = None) -> Response:
+async def scan(request: Request, user: UiUser, barcode: FormStr = "", key: Key = None) -> Response:
     text = barcode.strip()
     if not text:
-        return _answer(request, user, till_of(request).current(user))
-    return _act(request, user, key, lambda: till_of(request).scan(user, text))
+        return await run_quick(lambda: _answer(request, user, till_of(request).current(user)))
+    return await run_quick(lambda: _act(request, user, key, lambda: till_of(request).scan(user, text)))
 
 
 @router.post("/ui/sale/add", response_class=HTMLResponse)
-def add(request: Request, user: UiUser, code: FormStr = "", price_option: FormStr = "", key: Key = None) -> Response:
-    return _act(request, user, key, lambda: till_of(request).add_line(user, code=code.strip(), price_option=price_option or None),
-                code=code.strip())
+async def add(request: Request, user: UiUser, code: FormStr = "", price_option: FormStr = "", key: Key = None) -> Response:
+    return await run_quick(lambda: _act(
+        request, user, key, lambda: till_of(request).add_line(user, code=code.strip(), price_option=price_option or None),
+        code=code.strip(),
+    ))
 
 
 @router.post("/ui/sale/select", response_class=HTMLResponse)
-def select_line(request: Request, user: UiUser, line_no: Annotated[int, Form(ge=1, le=100_000)]) -> Response:
-    return _act(request, user, None, lambda: till_of(request).select_line(user, line_no))
+async def select_line(request: Request, user: UiUser, line_no: Annotated[int, Form(ge=1, le=100_000)]) -> Response:
+    return await run_quick(lambda: _act(request, user, None, lambda: till_of(request).select_line(user, line_no)))
 
 
 @router.post("/ui/sale/storno", response_class=HTMLResponse)
-def storno(request: Request, user: UiUser, line_no: Annotated[int, Form(ge=1, le=100_000)], key: Key = None) -> Response:
-    return _act(request, user, key, lambda: till_of(request).storno(user, line_no))
+async def storno(request: Request, user: UiUser, line_no: Annotated[int, Form(ge=1, le=100_000)], key: Key = None) -> Response:
+    return await run_quick(lambda: _act(request, user, key, lambda: till_of(request).storno(user, line_no)))
 
 
 @router.post("/ui/sale/change", response_class=HTMLResponse)
-def change(request: Request, user: UiUser, line_no: Annotated[int, Form(ge=1, le=100_000)], what: FormStr,
-           value: FormStr = "", key: Key = None) -> Response:
+async def change(request: Request, user: UiUser, line_no: Annotated[int, Form(ge=1, le=100_000)], what: FormStr,
+                 value: FormStr = "", key: Key = None) -> Response:
     def action() -> Any:
         till = till_of(request)
         if what == "quantity":
@@ -169,19 +175,19 @@ def change(request: Request, user: UiUser, line_no: Annotated[int, Form(ge=1, le
         if what == "discount":
             return till.change_line(user, line_no, discount_bp=common.parse_form_rate(value, "discount_percent"))
         raise InvalidInput("bad_change", "Неизвестное изменение строки", "Unknown line change", field="what")
-    return _act(request, user, key, action)
+    return await run_quick(lambda: _act(request, user, key, action))
 
 
 @router.post("/ui/sale/card", response_class=HTMLResponse)
-def card(request: Request, user: UiUser, number: FormStr = "", key: Key = None) -> Response:
+async def card(request: Request, user: UiUser, number: FormStr = "", key: Key = None) -> Response:
     text = number.strip()
     if not text:
-        return _act(request, user, None, lambda: till_of(request).clear_card(user))
-    return _act(request, user, key, lambda: till_of(request).set_card(user, text))
+        return await run_quick(lambda: _act(request, user, None, lambda: till_of(request).clear_card(user)))
+    return await run_quick(lambda: _act(request, user, key, lambda: till_of(request).set_card(user, text)))
 
 
 @router.post("/ui/sale/cancel", response_class=HTMLResponse)
-def cancel(request: Request, user: UiUser, key: Key = None) -> Response:
+async def cancel(request: Request, user: UiUser, key: Key = None) -> Response:
     language = common.i18n.language_of(user.language)
     gettext = common.i18n.translations(language).gettext
 
@@ -189,14 +195,14 @@ def cancel(request: Request, user: UiUser, key: Key = None) -> Response:
         if body and body.get("number"):
             return {"info": gettext("Receipt No. %(number)s cancelled") % {"number": body["number"]}}
         return {"info": gettext("Receipt cleared")}
-    return _act(request, user, key, lambda: till_of(request).cancel(user) or {"cancelled": None}, done)
+    return await run_quick(lambda: _act(request, user, key, lambda: till_of(request).cancel(user) or {"cancelled": None}, done))
 
 
 @router.post("/ui/sale/defer", response_class=HTMLResponse)
-def defer(request: Request, user: UiUser, key: Key = None) -> Response:
+async def defer(request: Request, user: UiUser, key: Key = None) -> Response:
     gettext = common.i18n.translations(common.i18n.language_of(user.language)).gettext
-    return _act(request, user, key, lambda: till_of(request).defer(user),
-                lambda body: {"info": gettext("Receipt deferred: load it with ] or the “Deferred” button")})
+    return await run_quick(lambda: _act(request, user, key, lambda: till_of(request).defer(user),
+                                        lambda body: {"info": gettext("Receipt deferred: load it with ] or the “Deferred” button")}))
 
 
 @router.post("/ui/sale/pay", response_class=HTMLResponse)
