@@ -227,15 +227,14 @@ class _Compiled:
             fixed = _REQUIRED if bind.required and name not in self.defaults else bind.value
             self.binds.append((name, fixed, bind.type.dialect_impl(dialect).bind_processor(dialect)))
         self.keys: tuple[str, ...] = ()
-        self.processors: list[Any] = []
+        self.processors: list[tuple[int, Any]] = []
         if statement.is_select:
             columns = list(statement.selected_columns)
             self.keys = tuple(column.key for column in columns)
             if len(set(self.keys)) != len(self.keys):
                 raise ValueError(f"Prepared statement selects two columns named alike: {self.keys}")
-            self.processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
-            if not any(self.processors):
-                self.processors = []
+            processors = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
+            self.processors = [(index, process) for index, process in enumerate(processors) if process is not None]
 
     def arguments(self, params: dict[str, Any]) -> list[Any]:
         values = []
@@ -249,5 +248,7 @@ class _Compiled:
 
     def record(self, row: tuple) -> Record:
         if self.processors:
-            row = [process(value) if process is not None else value for process, value in zip(self.processors, row)]
+            row = list(row)
+            for index, process in self.processors:
+                row[index] = process(row[index])
         return Record(zip(self.keys, row))

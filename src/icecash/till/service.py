@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
@@ -1137,16 +1138,31 @@ def _open_shift(conn: Connection) -> Any:
     return _OPEN_SHIFT.first(conn)
 
 
+_LINE_VIEW_FIELDS = ("line_no", "code", "name", "price", "quantity", "amount", "discount_bp", "manual_discount_bp", "discount",
+                     "total", "final_price", "vat", "vat_amount", "storno", "marks", "promo_added", "promo_reasons")  # fmt: skip
+_line_state = attrgetter(*_LINE_VIEW_FIELDS)
+
+
 def _line_view(line: Any) -> dict[str, Any]:
+    """A line's JSON view. Every scan answers with the whole receipt, and its other lines have not
+    changed: their views come from a cache keyed by everything they show. Views are never
+    changed once built (they are only serialized and rendered)."""
+    return _line_view_of(_line_state(line))
+
+
+@lru_cache(maxsize=4096)
+def _line_view_of(state: tuple) -> dict[str, Any]:
+    (line_no, code, name, price, quantity, amount, discount_bp, manual_discount_bp, discount, total, final_price, vat,
+     vat_amount, storno, marks, promo_added, promo_reasons) = state  # fmt: skip
     return {
-        "line_no": line.line_no, "code": line.code, "name": line.name,
-        "price": format_money(line.price), "quantity": format_quantity(line.quantity),
-        "amount": format_money(line.amount), "discount_percent": _rate(line.discount_bp),
-        "manual_discount_percent": _rate(line.manual_discount_bp),
-        "discount": format_money(line.discount), "total": format_money(line.total),
-        "final_price": format_money(line.final_price), "vat": line.vat, "vat_amount": format_money(line.vat_amount),
-        "storno": bool(line.storno), "marks": line.marks,
-        "promo_added": bool(line.promo_added), "promotions": reasons_view(line.promo_reasons),
+        "line_no": line_no, "code": code, "name": name,
+        "price": format_money(price), "quantity": format_quantity(quantity),
+        "amount": format_money(amount), "discount_percent": _rate(discount_bp),
+        "manual_discount_percent": _rate(manual_discount_bp),
+        "discount": format_money(discount), "total": format_money(total),
+        "final_price": format_money(final_price), "vat": vat, "vat_amount": format_money(vat_amount),
+        "storno": bool(storno), "marks": marks,
+        "promo_added": bool(promo_added), "promotions": reasons_view(promo_reasons),
     }
 
 
