@@ -153,14 +153,25 @@ def documented_by(*schemes: SecurityBase) -> Callable[[F], F]:
     return mark
 
 
-def install_security_docs(app: FastAPI) -> None:
-    """Give each operation behind a :func:`documented_by` dependency its ``security`` in OpenAPI."""
+def extend_openapi(app: FastAPI, change: Callable[[dict[str, Any]], None]) -> None:
+    """Let ``change`` complete the app's generated OpenAPI document, once, when it is first asked for."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = generate()
+        change(schema)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def install_security_docs(app: FastAPI) -> None:
+    """Give each operation behind a :func:`documented_by` dependency its ``security`` in OpenAPI."""
+
+    def add_security(schema: dict[str, Any]) -> None:
         schemes: dict[str, Any] = {}
         for route in app.routes:
             if not isinstance(route, APIRoute) or not route.include_in_schema:
@@ -176,10 +187,8 @@ def install_security_docs(app: FastAPI) -> None:
                     _put_security(operation, [{scheme.scheme_name: []} for scheme in used])
         if schemes:
             schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(schemes)
-        app.openapi_schema = schema
-        return schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    extend_openapi(app, add_security)
 
 
 def _put_security(operation: dict[str, Any], security: list[dict[str, list[str]]]) -> None:

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from icecash import __version__
 from icecash.core.money import MAX_MONEY, MAX_QUANTITY
-from icecash.web import FastJSONResponse, bearer_token, documented_by
+from icecash.web import FastJSONResponse, bearer_token, documented_by, extend_openapi
 
 from .service import Server, TillId, Unauthenticated
 
@@ -211,12 +211,8 @@ async def upload_receipts(request: Request, till: CurrentTill) -> Any:
 
 def document_bodies(app: Any) -> None:
     """Put the request bodies read by hand (``x-body-model``) into the OpenAPI document."""
-    original = app.openapi
 
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = original()
+    def add_bodies(schema: dict[str, Any]) -> None:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         models = {"ReceiptBatch": ReceiptBatch}
         for operations in schema["paths"].values():
@@ -230,10 +226,8 @@ def document_bodies(app: Any) -> None:
                 components[name] = model_schema
                 operation["requestBody"] = {"required": True, "content": {
                     "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
-        app.openapi_schema = schema
-        return schema
 
-    app.openapi = openapi
+    extend_openapi(app, add_bodies)
 
 
 @router.post("/z", summary="Upload Z reports (refused when the lines do not sum to the totals)")
