@@ -28,6 +28,16 @@ def test_settings_are_grouped_with_labels_and_defaults(client, cashier):
     assert (prefix["value"], prefix["default"]) == ("21", "21")
 
 
+def test_a_secret_setting_is_shown_to_admins_only(client, admin, cashier):
+    ok(client.patch(f"{API}/settings", json={"printd_token": "s3cret-token"}, headers=admin))
+    assert settings_of(client, admin)["printd_token"] == "s3cret-token"
+    assert settings_of(client, cashier)["printd_token"] == "********"
+    token = next(s for s in ok(client.get(f"{API}/settings", headers=cashier))["server"] if s["name"] == "printd_token")
+    assert token["secret"] is True
+    ok(client.patch(f"{API}/settings", json={"printd_token": ""}, headers=admin))
+    assert settings_of(client, cashier)["printd_token"] == ""
+
+
 def test_valid_settings_are_stored_and_normalised(client, admin):
     answer = ok(client.patch(f"{API}/settings", json={
         "inn": " 500100732259 ", "kpp": "770701001", "nkassa": 7, "autocut": False, "begin_time": "05:00",

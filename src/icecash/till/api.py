@@ -43,6 +43,7 @@ from .service import Till, User
 from .settings import SPECS
 
 SESSION_COOKIE = "icecash_session"
+SECRET_MASK = "********"  # a secret setting's value as a cashier sees it
 
 router = APIRouter(prefix="/api/v1")
 
@@ -512,14 +513,19 @@ def list_cards(request: Request, user: CurrentUser) -> list[dict[str, Any]]:
 
 @router.get("/settings", tags=["admin"], summary="All settings by group, with labels and defaults")
 def get_settings(request: Request, user: CurrentUser) -> dict[str, Any]:
+    """A secret (the print service's client token) is shown to admins only: a cashier sees
+    ``SECRET_MASK`` when it is set, "" when not."""
     user.require(Role.CASHIER, "просмотр настроек", "viewing settings")
     values = till_of(request).settings()
     groups: dict[str, list[dict[str, Any]]] = {}
     for spec in SPECS:
-        groups.setdefault(spec.group, []).append(
-            {"name": spec.name, "value": values.get(spec.name, spec.default), "default": spec.default,
-             "label": spec.label_ru, "label_en": spec.label_en}
-        )
+        value = values.get(spec.name, spec.default)
+        entry = {"name": spec.name, "value": value, "default": spec.default, "label": spec.label_ru, "label_en": spec.label_en}
+        if spec.secret:
+            entry["secret"] = True
+            if user.role < Role.ADMIN and value:
+                entry["value"] = SECRET_MASK
+        groups.setdefault(spec.group, []).append(entry)
     return groups
 
 
