@@ -33,7 +33,7 @@ def test_a_secret_setting_is_shown_to_admins_only(client, admin, cashier):
     assert settings_of(client, admin)["printd_token"] == "s3cret-token"
     assert settings_of(client, cashier)["printd_token"] == "********"
     token = next(s for s in ok(client.get(f"{API}/settings", headers=cashier))["server"] if s["name"] == "printd_token")
-    assert token["secret"] is True
+    assert token["sensitive"] is True
     ok(client.patch(f"{API}/settings", json={"printd_token": ""}, headers=admin))
     assert settings_of(client, cashier)["printd_token"] == ""
 

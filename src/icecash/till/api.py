@@ -522,7 +522,7 @@ def get_settings(request: Request, user: CurrentUser) -> dict[str, Any]:
         value = values.get(spec.name, spec.default)
         entry = {"name": spec.name, "value": value, "default": spec.default, "label": spec.label_ru, "label_en": spec.label_en}
         if spec.secret:
-            entry["secret"] = True
+            entry["sensitive"] = True
             if user.role < Role.ADMIN and value:
                 entry["value"] = SECRET_MASK
         groups.setdefault(spec.group, []).append(entry)
