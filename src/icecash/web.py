@@ -8,8 +8,8 @@ with a plain 500.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -192,7 +192,7 @@ def install_security_docs(app: FastAPI) -> None:
 
 
 def _put_security(operation: dict[str, Any], security: list[dict[str, list[str]]]) -> None:
-    """Where FastAPI puts it: after the operation's names, before its parameters (same document, same text)."""
+    """Put ``security`` after the operation's names and before its parameters, in one fixed place."""
     items = list(operation.items())
     at = next((i for i, (key, _) in enumerate(items) if key not in ("tags", "summary", "description", "operationId", "deprecated")),
               len(items))
