@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 TILL_DB = "till.sqlite3"  # icecash.till.app.DB_FILE
 
 console = Console()
+LOAD_BEFORE = os.getloadavg() if hasattr(os, "getloadavg") else None  # the host before this benchmark started
 
 
 # --- data directory ------------------------------------------------------------------------------
@@ -230,8 +231,19 @@ def verdict(value: float, target: float) -> str:
     return "[bold green]PASS[/]" if value <= target else "[bold red]MISS[/]"
 
 
+def host_state() -> str:
+    """The host's CPUs and load average before and after the run: is a MISS the code's or a busy host's?"""
+    if LOAD_BEFORE is None:
+        return f"host: {os.cpu_count()} CPUs"
+    after = os.getloadavg()
+    return (f"host: {os.cpu_count()} CPUs; load average (1 min / 5 min) before the run "
+            f"{LOAD_BEFORE[0]:.2f} / {LOAD_BEFORE[1]:.2f}, after it {after[0]:.2f} / {after[1]:.2f}")
+
+
 def table(title: str, columns: Sequence[str]) -> Table:
-    out = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
+    """A results table; its caption tells the host's state (see ``host_state``)."""
+    out = Table(title=title, title_justify="left", show_edge=False, header_style="bold",
+                caption=host_state(), caption_justify="left")
     for i, name in enumerate(columns):
         out.add_column(name, justify="left" if i == 0 else "right")
     return out
