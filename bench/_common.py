@@ -201,6 +201,17 @@ def read_only(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def run_in_data_dir(args, run, prefix: str) -> int:
+    """Run ``run(args, data)`` in ``--data`` (or a temp dir kept with ``--keep``): 0, or 1 when it could not run."""
+    try:
+        with data_dir(args.data, args.keep, prefix) as data:
+            run(args, data)
+    except (RuntimeError, httpx.HTTPError) as exc:
+        console.print(f"[bold red]benchmark failed:[/] {exc}")
+        return 1
+    return 0
+
+
 # --- figures -------------------------------------------------------------------------------------
 
 

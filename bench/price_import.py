@@ -36,9 +36,9 @@ from _common import (
     big_price_file,
     console,
     copy_schema,
-    data_dir,
     login,
     ratio,
+    run_in_data_dir,
     raw_connection,
     sec,
     table,
@@ -167,14 +167,7 @@ def report(args: argparse.Namespace, parse_time: float, insert_time: float, raw_
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        with data_dir(args.data, args.keep, "icecash-bench-import-") as data:
-            run(args, data)
-    except (RuntimeError, httpx.HTTPError) as exc:
-        console.print(f"[bold red]benchmark failed:[/] {exc}")
-        return 1
-    return 0
+    return run_in_data_dir(parse_args(argv), run, "icecash-bench-import-")
 
 
 if __name__ == "__main__":

@@ -38,12 +38,12 @@ from _common import (
     TillProcess,
     console,
     copy_schema,
-    data_dir,
     login,
     ms,
     percentile,
     progress,
     ratio,
+    run_in_data_dir,
     raw_connection,
     read_only,
     table,
@@ -288,14 +288,7 @@ def report(args: argparse.Namespace, add_ours: list[float], add_raw: list[float]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        with data_dir(args.data, args.keep, "icecash-bench-sale-") as data:
-            run(args, data)
-    except (RuntimeError, httpx.HTTPError) as exc:
-        console.print(f"[bold red]benchmark failed:[/] {exc}")
-        return 1
-    return 0
+    return run_in_data_dir(parse_args(argv), run, "icecash-bench-sale-")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-from _common import TillProcess, console, data_dir, ms, percentile, progress, ratio, table, verdict
+from _common import TillProcess, console, ms, percentile, progress, ratio, run_in_data_dir, table, verdict
 from till_sale import sellable_barcodes
 
 P95_TARGET = 0.100
@@ -206,14 +206,7 @@ def report(args: argparse.Namespace, ours: list[float], fragment: list[float], r
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        with data_dir(args.data, args.keep, "icecash-bench-ui-") as data:
-            run(args, data)
-    except (RuntimeError, httpx.HTTPError) as exc:
-        console.print(f"[bold red]benchmark failed:[/] {exc}")
-        return 1
-    return 0
+    return run_in_data_dir(parse_args(argv), run, "icecash-bench-ui-")
 
 
 if __name__ == "__main__":
