@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +14,8 @@ import icecash.security as security
 from icecash.till.app import create_app, open_till
 from icecash.till.demo import seed_demo
 from icecash.till.service import Till
+from tests.helpers import FAST_HASHER, ServiceProcess
+from tests.helpers import free_port as free_port  # where the tests have always imported it from
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -26,8 +23,6 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def _fast_passwords(monkeypatch):
     """Cheap Argon2 in-process (real processes keep the real cost): see tests/helpers.py."""
-    from tests.helpers import FAST_HASHER
-
     monkeypatch.setattr(security, "_hasher", FAST_HASHER)
 
 
@@ -67,54 +62,16 @@ def admin(client: TestClient) -> dict[str, str]:
     return login(client, "admin")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LiveTill:
+class LiveTill(ServiceProcess):
     """A real ``icecash demo`` process on a free port; kill() is SIGKILL, like a power cut."""
 
     def __init__(self, data: Path, items: int = 200):
-        self.data = data
+        super().__init__(data, "till")
         self.items = items
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-        self.log = data.parent / f"till-{self.port}.log"
 
-    def start(self) -> "LiveTill":
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "icecash.cli", "demo", "--data", str(self.data), "--port", str(self.port),
-             "--items", str(self.items), "--server-port", "0", "--printd-port", "0"],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env=env, cwd=REPO,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"till exited with {self.process.returncode}: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"till did not start: {self.log.read_text()[-2000:]}")
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    def arguments(self) -> list[str]:
+        return ["demo", "--data", str(self.data), "--port", str(self.port), "--items", str(self.items),
+                "--server-port", "0", "--printd-port", "0"]
 
 
 @pytest.fixture

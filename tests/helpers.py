@@ -1,10 +1,17 @@
-"""What the till's API tests share: the demo's barcodes, answer checks, cheap password hashing."""
+"""What the tests share: the demo's barcodes, answer checks, cheap password hashing, service processes."""
 
 from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Self
 
 import argon2
 
 from icecash.core.barcodes import make_ean13
+from icecash.supervise import Child
 
 API = "/api/v1"
 
@@ -42,3 +49,56 @@ def refused(response, status: int, code: str, field: str | None) -> dict:
     assert error["message"] and error["message_en"]
     assert (error["code"], error["field"]) == (code, field), error
     return error
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 at this moment (the system picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServiceProcess:
+    """One ``icecash`` service as a real process on a free port: started and waited for until its
+    /api/v1/health answers, stopped with SIGTERM, or killed with SIGKILL (a power cut).
+
+    It runs as an :class:`icecash.supervise.Child`, the demo's own way to start a service: asked to
+    die with its parent (PR_SET_PDEATHSIG), so a test run killed by SIGKILL or a CI timeout, which
+    runs no teardown, leaves no service holding its port and data directory. The signal follows
+    the thread that started the process: start services from the test's own thread.
+    Subclasses say which service with :meth:`arguments`.
+    """
+
+    grace = 10.0  # seconds stop() waits after SIGTERM before it kills
+
+    def __init__(self, data: Path, name: str):
+        self.data = data
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = data.parent / f"{name}-{self.port}.log"
+        self.child = Child(name, [], self.log, health_url=f"{self.url}/api/v1/health")
+
+    @property
+    def process(self) -> subprocess.Popen | None:
+        return self.child.process
+
+    @process.setter  # for a subclass that starts its own process (tests/server/test_billing_live.py)
+    def process(self, process: subprocess.Popen | None) -> None:
+        self.child.process = process
+
+    def arguments(self) -> list[str]:
+        """What follows ``icecash`` on the command line."""
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        self.child.argv = [sys.executable, "-m", "icecash.cli", *self.arguments()]
+        self.child.start().wait_ready()
+        return self
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        self.child.stop(self.grace)

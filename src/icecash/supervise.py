@@ -22,7 +22,8 @@ import httpx
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent dies (Linux); a preexec_fn: runs between fork and exec."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):  # not Linux: the demo's own shutdown still stops children
@@ -50,7 +51,7 @@ class Child:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         self.process = subprocess.Popen(
             self.argv, stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            env=env, preexec_fn=die_with_parent if sys.platform.startswith("linux") else None,
         )
         return self
 

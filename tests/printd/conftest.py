@@ -2,7 +2,8 @@
 
 :class:`EmulatorProcess` starts one, reads the pty path / TCP address and the control port from
 its first stdout lines, talks to the control port, and can kill (SIGKILL, a power cut of the
-process) and restart it on the same state file.
+process) and restart it on the same state file. An emulator dies with the test run
+(PR_SET_PDEATHSIG, like the services of tests/helpers.py), even one killed by SIGKILL.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from icecash.supervise import die_with_parent  # as the demo's children: no orphan if pytest is killed
 
 ICECASH = str(Path(sys.executable).parent / "icecash")
 
@@ -43,7 +46,7 @@ class EmulatorProcess:
         cmd = [ICECASH, "emulator", self.name, *link, "--control", "127.0.0.1:0", "--state", str(self.state),
                *self.extra]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=die_with_parent)
         assert self.proc.stdout is not None
         first = self.proc.stdout.readline().strip()
         if not first:

@@ -3,15 +3,14 @@ a client token, printers), for the print service's and the till's printing tests
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import REPO, free_port
+from tests.conftest import REPO
+from tests.helpers import ServiceProcess
 
 ADMIN_PASSWORD = "printd-admin-1"
 
@@ -24,15 +23,16 @@ def cli(*args: str, data: Path) -> str:
     return done.stdout
 
 
-class LivePrintd:
+class LivePrintd(ServiceProcess):
+    """``icecash printd`` on a free port; start() also logs in as its admin (``admin`` headers)."""
+
     def __init__(self, data: Path):
-        self.data = data
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = data.parent / f"printd-{self.port}.log"
-        self.process: subprocess.Popen | None = None
+        super().__init__(data, "printd")
         self.token = ""
         self.admin: dict[str, str] = {}
+
+    def arguments(self) -> list[str]:
+        return ["printd", "--data", str(self.data), "--port", str(self.port)]
 
     def configure(self) -> LivePrintd:
         cli("admin-password", "--password", ADMIN_PASSWORD, data=self.data)
@@ -40,22 +40,7 @@ class LivePrintd:
         return self
 
     def start(self) -> LivePrintd:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "icecash.cli", "printd", "--data", str(self.data), "--port", str(self.port)],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env=env, cwd=REPO,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"printd exited: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"printd did not start: {self.log.read_text()[-2000:]}")
+        super().start()
         answer = httpx.post(f"{self.url}/api/v1/auth/login", json={"password": ADMIN_PASSWORD}, timeout=10)
         assert answer.status_code == 200, answer.text
         self.admin = {"Authorization": f"Bearer {answer.json()['token']}"}
@@ -76,12 +61,3 @@ class LivePrintd:
     def post(self, path: str, json=None, admin: bool = False, **kw) -> httpx.Response:
         return httpx.post(f"{self.url}/api/v1{path}", json=json, headers=self.admin if admin else self.client_headers,
                           timeout=60, **kw)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)

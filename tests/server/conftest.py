@@ -9,9 +9,7 @@ CI must prove the server works there.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,7 +25,8 @@ from sqlalchemy import create_engine, text
 from icecash.server.service import Server
 from icecash.store.db import make_engine
 from icecash.store.migrate import upgrade
-from tests.conftest import REPO, free_port
+from icecash.supervise import Child
+from tests.helpers import ServiceProcess
 
 PG_USERS = ("postgres", "root")
 PG_BASE = "postgresql+psycopg://{user}@127.0.0.1:5432/test"
@@ -168,6 +167,18 @@ def actor(server: Server, login: str, password: str):
     return server.authenticate(server.login(login, password)[0])
 
 
+@pytest.fixture
+def firms(server: Server) -> Server:
+    """The server with :func:`two_firms`; their till secrets in ``server._secrets``."""
+    server._secrets = two_firms(server)
+    return server
+
+
+def till_of(server: Server, regid: str = "alpha", idplace: int = 1, nkassa: int = 1):
+    """A till of :func:`two_firms`, logged in: the ``TillId`` the exchange's use-cases take."""
+    return server.till_login(regid, idplace, nkassa, server._secrets[(regid, idplace, nkassa)])[1]
+
+
 def make_receipt(idplace: int = 1, nkassa: int = 1, *, lines: int = 2, price: int = 8990, kind: str = "sale",
                  status: str = "paid", closed_at: datetime | None = None, number: int = 1, name: str = "Молоко") -> dict:
     """A receipt as a till sends it: ``lines`` lines of ``price`` kopecks each, paid in cash."""
@@ -200,53 +211,23 @@ def make_z(idplace: int = 1, nkassa: int = 1, sold: int = 17980, returned: int =
                        "returned_quantity": 1000 if returned else 0, "returned_total": returned}]}
 
 
-class ServerProcess:
-    """``icecash server --data DIR --port P`` as a real process; kill() is SIGKILL (a power cut)."""
+class ServerProcess(ServiceProcess):
+    """``icecash server --data DIR --port P`` as a real process; kill() is SIGKILL (a power cut).
+    ``extra``: more options for the server (e.g. its accounting home)."""
 
-    def __init__(self, data: Path, db: str | None = None):
-        self.data = data
+    def __init__(self, data: Path, db: str | None = None, extra: list[str] | None = None):
+        super().__init__(data, "server")
         self.db = db
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-        self.log = data.parent / f"server-{self.port}.log"
+        self.extra = list(extra or [])
 
-    def start(self) -> "ServerProcess":
-        command = [sys.executable, "-m", "icecash.cli", "server", "--data", str(self.data), "--port", str(self.port),
-                   "--log-level", "warning"]
-        if self.db:
-            command += ["--db", self.db]
-        self.process = subprocess.Popen(command, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-                                        env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=REPO)
-        wait_until_up(self.url, self.process, self.log)
-        return self
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    def arguments(self) -> list[str]:
+        return ["server", "--data", str(self.data), "--port", str(self.port), "--log-level", "warning", *self.extra,
+                *(["--db", self.db] if self.db else [])]
 
 
 def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"exited with {process.returncode}: {log.read_text(errors='replace')[-3000:]}")
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"did not start: {log.read_text(errors='replace')[-3000:]}")
+    """Until ``process`` answers on ``url``/api/v1/health; a clear error quoting ``log`` if it dies or never does."""
+    Child(log.stem, [], log, health_url=f"{url}/api/v1/health", process=process).wait_ready(timeout)
 
 
 def eventually(check, timeout: float = 30, interval: float = 0.2, message: str = "condition"):
@@ -286,23 +267,20 @@ def prepare_till(data: Path, server_url: str, regid: str, idplace: int, nkassa: 
     return till
 
 
-class TillProcess:
+class TillProcess(ServiceProcess):
     """``icecash till --data DIR --port P`` (the real till with its sync agent); kill() is SIGKILL."""
 
+    grace = 15.0
+
     def __init__(self, data: Path):
-        self.data = data
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-        self.log = data.parent / f"till-{data.name}-{self.port}.log"
+        super().__init__(data, f"till-{data.name}")
         self._client: httpx.Client | None = None
 
+    def arguments(self) -> list[str]:
+        return ["till", "--data", str(self.data), "--port", str(self.port), "--log-level", "warning"]
+
     def start(self) -> "TillProcess":
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "icecash.cli", "till", "--data", str(self.data), "--port", str(self.port),
-             "--log-level", "warning"],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=REPO)
-        wait_until_up(self.url, self.process, self.log)
+        super().start()
         self._client = None
         return self
 
@@ -330,19 +308,6 @@ class TillProcess:
 
     def status(self) -> dict:
         return self.client().get("/sync/status").json()
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 def till_receipts(data: Path) -> dict[str, int]:
