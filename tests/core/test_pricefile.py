@@ -765,3 +765,8 @@ def test_doc_csv_example_parses_as_described():
     assert result.extra_barcodes == [
         ExtraBarcodeRow(6, "1001", "4600000000022", "Вода питьевая, упаковка 6 шт", 0, 6000)
     ]
+
+
+@pytest.mark.parametrize(("mode", "expected"), [(StockMode.CLEAR, 2_500), (StockMode.KEEP, 7_000), (StockMode.ADD, 9_500)])
+def test_stock_after_follows_the_files_stock_mode(mode: StockMode, expected: int) -> None:
+    assert mode.stock_after(7_000, 2_500) == expected  # thousandths: 7 held, 2.5 in the file

@@ -7,6 +7,7 @@ malformed batch is refused whole naming the field, and the XML of a Z escapes wh
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import defusedxml.ElementTree as SafeET
@@ -208,3 +209,38 @@ def test_times_with_a_zone_keep_the_tills_wall_clock(env):
     stored = client.get(f"/api/v1/firms/alpha/receipts/{receipt['uuid']}", headers=admin).json()
     assert (stored["closed_at"], stored["business_date"]) == ("2026-11-20T23:30:00", "2026-11-20")
     assert client.get(f"/api/v1/firms/alpha/z/{z['uuid']}", headers=admin).json()["closed_at"] == "2026-11-20T23:45:00"
+
+
+def test_the_tills_trading_day_over_http(env):
+    """A till sends each receipt's trading day; an older till sends none (the default rule); a day that
+    cannot be is refused naming it, and nothing of the batch is stored."""
+    server, secrets, client = env
+    heads = till_headers(client, secrets)
+    night = make_receipt(closed_at=datetime(2026, 11, 21, 4, 30), number=1)
+    old = make_receipt(closed_at=datetime(2026, 11, 21, 4, 30), number=2)
+    night["business_date"] = "2026-11-21"  # this shop's day starts at 04:00
+    bad = make_receipt(number=3)
+    bad["business_date"] = "2026-11-18"
+    refused(client.post(f"{EX}/receipts", json={"receipts": [night, old, bad]}, headers=heads), 400, "bad_trading_day",
+            "receipts[2].business_date")
+    refused(client.post(f"{EX}/receipts", json={"receipts": [{**bad, "business_date": "18.11.2026"}]}, headers=heads),
+            422, "invalid_field", "receipts[0].business_date")
+    assert client.post(f"{EX}/receipts", json={"receipts": [night, old]}, headers=heads).status_code == 200
+    admin = person(client, "alpha-admin", "alpha-pass")
+    stored = client.get("/api/v1/firms/alpha/receipts", params={"lines": "false"}, headers=admin).json()["receipts"]
+    assert {r["number"]: r["business_date"] for r in stored} == {1: "2026-11-21", 2: "2026-11-20"}
+    one_day = client.get("/api/v1/firms/alpha/receipts", params={"date_from": "2026-11-21", "date_to": "2026-11-21"},
+                         headers=admin).json()["receipts"]
+    assert [r["number"] for r in one_day] == [1]
+
+
+def test_json_price_list_with_a_stock_mode(env):
+    server, secrets, client = env
+    admin = person(client, "alpha-admin", "alpha-pass")
+    url = "/api/v1/firms/alpha/price-lists/main"
+    assert client.put(url, json={"rows": [{"code": "1", "name": "Вода", "stock": 10_000}]}, headers=admin).status_code == 200
+    delivery = {"replace": False, "stock_mode": "add", "rows": [{"code": "1", "name": "Вода", "stock": 2_500}]}
+    assert client.put(url, json=delivery, headers=admin).json()["changed"] == 1
+    refused(client.put(url, json={**delivery, "stock_mode": "more"}, headers=admin), 400, "invalid_field", "stock_mode")
+    full = client.get(f"{EX}/price", headers=till_headers(client, secrets)).json()
+    assert [(r["code"], r["stock"]) for r in full["rows"]] == [("1", 12_500)]

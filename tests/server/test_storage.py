@@ -18,21 +18,9 @@ from sqlalchemy import func, select
 from icecash.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from icecash.core.pricefile import parse_price_file
 from icecash.server import tables
-from icecash.server.service import TillId
 from icecash.store.db import reading
-from tests.server.conftest import actor, make_receipt, make_z, parsed, two_firms
-
-
-def _till(server, regid="alpha", idplace=1, nkassa=1) -> TillId:
-    secrets = server._secrets
-    token, till, _ = server.till_login(regid, idplace, nkassa, secrets[(regid, idplace, nkassa)])
-    return till
-
-
-@pytest.fixture
-def firms(server):
-    server._secrets = two_firms(server)
-    return server
+from tests.server.conftest import actor, make_receipt, make_z, parsed
+from tests.server.conftest import till_of as _till
 
 
 def count(server, table) -> int:

@@ -50,6 +50,14 @@ class StockMode(str, Enum):
     KEEP = "keep"  # leave the till's stock alone
     ADD = "add"  # add the file's value (a delivery)
 
+    def stock_after(self, held: int, in_file: int) -> int:
+        """An item's stock (thousandths) after a file with this mode: ``held`` before, ``in_file`` in the file."""
+        if self is StockMode.KEEP:
+            return held
+        if self is StockMode.ADD:
+            return held + in_file
+        return in_file
+
 
 @dataclass(frozen=True, slots=True)
 class PriceHeader:

@@ -152,11 +152,13 @@ class PriceRowIn(Strict):
 
 class PriceListIn(Strict):
     replace: bool = True
+    # what each row's stock does to the stock the list holds: overwrite, leave alone, add (a delivery)
+    stock_mode: StockMode = StockMode.CLEAR
     rows: Annotated[list[PriceRowIn], Field(max_length=500_000)]
 
 
 @router.put("/firms/{regid}/price-lists/{name}", tags=["back office"],
-            summary="Push a price list: a .spr/.zip/.csv file body, or JSON {replace, rows}")
+            summary="Push a price list: a .spr/.zip/.csv file body, or JSON {replace, stock_mode, rows}")
 async def push_price(regid: Regid, name: Annotated[str, Path(max_length=64)], request: Request,
                      actor: CurrentActor) -> dict[str, Any]:
     body = await request.body()
@@ -187,7 +189,7 @@ def _price_file_of(parsed: PriceListIn) -> PriceFile:
                                  r.stock))
         for barcode, ename, eprice, coefficient in r.extras:
             extras.append(ExtraBarcodeRow(i + 1, r.code, barcode, ename, eprice, coefficient))
-    return PriceFile(PriceHeader(parsed.replace, StockMode.CLEAR), rows, extras, "json")
+    return PriceFile(PriceHeader(parsed.replace, parsed.stock_mode), rows, extras, "json")
 
 
 @router.get("/firms/{regid}/price-lists", tags=["back office"], summary="The firm's price lists and their versions")

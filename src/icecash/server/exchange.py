@@ -101,6 +101,8 @@ class ReceiptIn(Wire):
     return_of: Uuid | None = None
     created_at: datetime
     closed_at: datetime
+    # the till's trading day (its begin_time rule); a till that does not send it gets the default rule
+    business_date: date | None = None
     cashier: Short = ""
     seller: Short = ""
     card_number: Short | None = None

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from icecash.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from icecash.core.pricefile import CatalogueRow, PriceFile
+from icecash.core.zreport import accounting_date
 from icecash.security import hash_password, new_token, token_digest, verify_password
 from icecash.store.db import reading, writing
 
@@ -444,7 +445,7 @@ class Server:
                     closed = _wall(r["closed_at"])
                     rows.append((n, r["uuid"], till.firm_id, till.shop_id, till.id, r["kind"], r["status"], r["number"],
                                  r.get("shift_uuid") or "", r.get("return_of"), _wall(r["created_at"]), closed,
-                                 closed.date(), now, r.get("cashier", ""), r.get("seller", ""), r.get("card_number"),
+                                 _business_date(r, closed), now, r.get("cashier", ""), r.get("seller", ""), r.get("card_number"),
                                  r.get("card_rate_bp", 0), r["amount"], r["discount"], r["total"], r["cash"], r["card"],
                                  r.get("cash_given", 0), r.get("change", 0), r.get("comment", "")))
                     lines += [(n, ln["line_no"], ln["code"], ln["name"], ln.get("barcode", ""), ln["price"],
@@ -544,7 +545,12 @@ class Server:
     # --- catalogue, variables, promotions: the firm side --------------------------------------------------
 
     def push_price_list(self, actor: Actor | None, regid: str, name: str, price_file: PriceFile) -> dict[str, Any]:
-        """Load a price list (replace or upsert, as its header says); unchanged rows keep their version."""
+        """Load a price list (replace or upsert, as its header says); unchanged rows keep their version.
+
+        The header's stock mode works on the list's stored stock as a till's own import works on its
+        catalogue (``clear`` overwrites, ``keep`` leaves an item's stock alone, ``add`` adds a delivery;
+        an item new to the list takes the file's stock): the tills then get the resulting stock.
+        """
         _check(_LIST_NAME, name, "name", "Имя прайса", "Price list name")
         if price_file.header.replace_catalogue and not any(row.is_item for row in price_file.rows):
             raise InvalidInput("empty_replacement", "Прайс заменяет список, но в нём нет ни одного товара: ничего не изменено",
@@ -571,6 +577,8 @@ class Server:
                 if extras is None:
                     extras = [] if replace or old is None else json.loads(old.extras)
                 values = price_row_values(row, extras)
+                if old is not None and not old.deleted:
+                    values["stock"] = price_file.header.stock_mode.stock_after(old.stock, row.stock)
                 if old is None:
                     inserts.append({"price_list_id": list_id, "code": row.code, "deleted": False, "version": version, **values})
                 elif old.deleted or any(getattr(old, f) != values[f] for f in PRICE_FIELDS):
@@ -1151,6 +1159,24 @@ def _wall(value: datetime) -> datetime:
     return value.replace(tzinfo=None) if value.tzinfo is not None else value
 
 
+def _business_date(receipt: dict[str, Any], closed: datetime) -> date:
+    """The trading day a receipt belongs to: the till's own (its ``begin_time`` rule), or, from a till
+    that does not send it, the same rule with the default ``begin_time`` (06:00)."""
+    return receipt.get("business_date") or accounting_date(closed)
+
+
+def _check_trading_day(day: date | None, closed_at: datetime, field: str) -> None:
+    """A trading day is the closing date or, closed before the day began, the day before: nothing else."""
+    if day is None:
+        return
+    closed = _wall(closed_at).date()
+    if day not in (closed, closed - timedelta(days=1)):
+        raise _bad(field, f"Торговый день {day.isoformat()} не подходит к дате закрытия {closed.isoformat()}: "
+                          "нужен день закрытия или предыдущий",
+                   f"Trading day {day.isoformat()} does not fit the closing date {closed.isoformat()}: "
+                   "expected the closing date or the day before", code="bad_trading_day")
+
+
 # --- checks and views -------------------------------------------------------------------------------------
 
 
@@ -1198,6 +1224,7 @@ def _check_receipt(till: TillId, r: dict[str, Any], i: int) -> None:
     numbers = [ln["line_no"] for ln in r["lines"]]
     if len(set(numbers)) != len(numbers):
         raise _bad(f"{where}.lines", "Номера строк повторяются", "Line numbers repeat", code="duplicate_line")
+    _check_trading_day(r.get("business_date"), r["closed_at"], f"{where}.business_date")
 
 
 _Z_FIELDS = ("number", "opened_at", "closed_at", "accounting_date", "sales_count", "returns_count", "cancels_count",
@@ -1223,6 +1250,7 @@ def _check_z(till: TillId, z: dict[str, Any], i: int) -> None:
     if z["revenue"] != z["sales_total"] - z["returns_total"]:
         raise _bad(f"{where}.revenue", "Выручка не равна продажам минус возвраты", "Revenue is not sales less returns",
                    code="z_mismatch")
+    _check_trading_day(z["accounting_date"], z["closed_at"], f"{where}.accounting_date")
 
 
 def _check_promotion_text(values: dict[str, Any], conn: Connection, firm_id: int) -> None:

@@ -141,7 +141,7 @@ receipts = Table(
     Column("return_of", String(36), nullable=True),
     Column("created_at", DateTime, nullable=False),  # the till's clock
     Column("closed_at", DateTime, nullable=False),  # the till's clock
-    Column("business_date", Date, nullable=False),  # closed_at's date: what reports group by
+    Column("business_date", Date, nullable=False),  # the trading day (begin_time rule): what reports group by
     Column("received_at", DateTime, nullable=False),  # the server's clock
     Column("cashier", String(64), nullable=False, default=""),
     Column("seller", String(64), nullable=False, default=""),

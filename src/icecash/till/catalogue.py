@@ -251,8 +251,7 @@ def import_price_file(conn: Connection, price_file: PriceFile, default_vat: str 
             held = {code: stock for code, stock in conn.execute(select(catalogue.c.code, catalogue.c.stock))}
             for value in values:
                 if value["code"] in held:
-                    old = held[value["code"]]
-                    value["stock"] = old if stock_mode is StockMode.KEEP else old + value["stock"]
+                    value["stock"] = stock_mode.stock_after(held[value["code"]], value["stock"])
         conn.execute(delete(extra_barcodes))
         conn.execute(delete(catalogue))
     for start in range(0, len(values), CHUNK):
@@ -260,7 +259,7 @@ def import_price_file(conn: Connection, price_file: PriceFile, default_vat: str 
         if price_file.header.replace_catalogue:
             _insert_many(conn, catalogue.insert(), chunk)
         else:
-            stmt = sqlite_insert(catalogue)
+            stmt = sqlite_insert(catalogue)  # StockMode.stock_after, in SQL
             updated = {c.name: stmt.excluded[c.name] for c in catalogue.columns if c.name != "code"}
             if stock_mode is StockMode.KEEP:
                 updated["stock"] = catalogue.c.stock

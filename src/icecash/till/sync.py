@@ -25,6 +25,7 @@ import random
 import threading
 import time
 from datetime import date, datetime
+from datetime import time as time_of_day
 from typing import Any
 
 import httpx
@@ -34,6 +35,7 @@ from sqlalchemy.orm import aliased
 from icecash import __version__
 from icecash.core.pricefile import CatalogueRow, ExtraBarcodeRow, PriceFile, PriceHeader, StockMode
 from icecash.core.vat import VatRate
+from icecash.core.zreport import accounting_date
 from icecash.store.db import reading, writing
 
 from . import catalogue as cat
@@ -413,6 +415,9 @@ class SyncAgent:
         return {"receipts": r, "z": z}
 
     def _pending_receipts(self, skip: set[str]) -> list[dict[str, Any]]:
+        """The next batch of the outbox as the exchange takes it, each receipt with its trading day
+        (the shop's ``begin_time`` rule, as for the Z), so the server's reports agree with the till's."""
+        begin = time_of_day.fromisoformat(self.till.settings()["begin_time"])
         cashier, seller, original = aliased(users), aliased(users), aliased(receipts)
         stmt = (select(receipts, shifts.c.uuid.label("shift_uuid"), cashier.c.login.label("cashier_login"),
                        seller.c.login.label("seller_login"), original.c.uuid.label("return_of_uuid"))
@@ -438,6 +443,7 @@ class SyncAgent:
             "uuid": r.uuid, "kind": r.kind, "status": r.status, "number": r.number or 0, "idplace": r.idplace,
             "nkassa": r.nkassa, "shift_uuid": r.shift_uuid or "", "return_of": r.return_of_uuid,
             "created_at": r.created_at.isoformat(), "closed_at": (r.closed_at or r.created_at).isoformat(),
+            "business_date": accounting_date(r.closed_at or r.created_at, begin).isoformat(),
             "cashier": r.cashier_login or "", "seller": r.seller_login or "", "card_number": r.card_number,
             "card_rate_bp": r.card_rate_bp, "amount": r.amount, "discount": r.discount, "total": r.total, "cash": r.cash,
             "card": r.card, "cash_given": r.cash_given, "change": r.change, "comment": r.comment, "lines": lines[r.id],
