@@ -1,31 +1,51 @@
-"""The service page (sync with the central server), the sale screen's sync dot, and a failed print on the screen.
+"""The service page (sync with the central server, receipts stuck in printing), the sale screen's
+sync dot, and a failed print on the screen.
 
 The live till's sync agent is pointed at a closed port (no server answers there): the agent's
 own status says so, the pages show it, the backlog grows with each sale and selling goes on.
-The printing test drives the live till through a real print service and an emulated Shtrih-M
-(the fixture of test_printing_ui), with the paper taken out on the emulator.
+Pointed at a server that fails slowly, a "sync now" is seen in progress until its jobs have run.
+The printing tests drive the live till through a real print service and an emulated Shtrih-M
+(the fixture of test_printing_ui), with the paper taken out on the emulator; an admin releases a
+cashier's receipt stuck in printing from the service page.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import free_port
-from tests.e2e.conftest import Screen
+from tests.e2e.conftest import ARTIFACTS, Screen
 from tests.e2e.test_printing_ui import registrar  # noqa: F401  (the print service and the emulated Shtrih-M)
 from tests.helpers import BREAD, MILK
+from tests.till.failing_server import failing_server
+
+SHOTS = Path("/tmp/shots")  # the screens this file changes, to look at
 
 
-def _admin_api(live) -> httpx.Client:
+def _api(live, login: str = "admin", password: str | None = None) -> httpx.Client:
+    """The live till's JSON API as a user (a fresh user's password is its login)."""
     client = httpx.Client(base_url=f"{live.url}/api/v1", timeout=30)
-    answer = client.post("/auth/login", json={"login": "admin", "password": "admin"})
+    answer = client.post("/auth/login", json={"login": login, "password": password or login})
     assert answer.status_code == 200, answer.text
     client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
     return client
+
+
+def _admin_api(live) -> httpx.Client:
+    return _api(live, "admin")
+
+
+def _shot(screen: Screen, name: str) -> None:
+    """A screenshot in tests/e2e/artifacts, copied to /tmp/shots."""
+    screen.shot(name)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ARTIFACTS / f"{name}.png", SHOTS / f"{name}.png")
 
 
 def _wait(check, what: str, timeout: float = 30.0):
@@ -49,8 +69,7 @@ def offline_server(live) -> Iterator[httpx.Client]:
 
         def failed():
             status = api.get("/sync/status").json()
-            error = status["jobs"]["receipts"]["last_error"] or ""
-            return status if status["state"] == "error" and error.startswith("server unreachable") else None
+            return status if status["state"] == "error" and status["jobs"]["receipts"]["error_kind"] == "offline" else None
         _wait(failed, "the agent to fail to reach the server")
         yield api
     finally:
@@ -227,3 +246,162 @@ def test_a_failed_print_is_told_with_retry_and_release(screen, new_user, live_pr
     screen.rendered(lambda: screen.key("Enter"))
     assert screen.lines() == []
     assert _fiscal_sales(live_printer) == before + 1  # the released receipt was never fiscalised
+
+
+# --- "sync now" in progress, and the kind of the error -----------------------------------------------------
+
+
+@pytest.fixture
+def slow_failing_server(live) -> Iterator[httpx.Client]:
+    """The live till set up for a central server that answers 503, each after 1.5 s; set back after."""
+    api = _admin_api(live)
+    with failing_server(delay=1.5) as server:
+        try:
+            assert api.patch("/settings", json={"server_url": server.url, "regid": "e2e-firm"}).status_code == 200
+            assert api.put("/sync/secret", json={"secret": "e2e-secret-123"}).status_code == 200
+            _wait(lambda: (lambda s: s["state"] == "error" and s["error_kind"] == "server")(api.get("/sync/status").json()),
+                  "the agent to fail on the server")
+            yield api
+        finally:
+            api.patch("/settings", json={"server_url": "", "regid": ""})
+            api.close()
+
+
+def test_sync_now_shows_syncing_until_its_jobs_have_run(screen, new_user, slow_failing_server, live):
+    api = slow_failing_server
+    screen.login(new_user("admin"))
+    screen.goto("/admin/service")
+    page = screen.page
+    state = page.locator("#sync-state")
+    assert state.get_attribute("data-state") == "error" and state.get_attribute("data-error-kind") == "server"
+    assert "Сервер ответил ошибкой" in page.inner_text("#sync-card")
+
+    page.click("#sync-now")
+    page.wait_for_selector("#sync-note")
+    assert state.get_attribute("data-state") == "syncing"
+    assert "Идёт обмен с сервером" in page.inner_text("#sync-running")
+    # the card refreshes by itself (the note is gone): the jobs are still running, and it says so
+    page.wait_for_selector("#sync-card:not(:has(#sync-note))", timeout=5_000)
+    assert state.get_attribute("data-state") == "syncing", page.inner_text("#sync-card")
+    assert api.get("/sync/status").json()["requested"]  # truly: jobs of the "sync now" are still to run
+    indicator = page.request.get(f"{live.url}/ui/sync/indicator").text()
+    assert 'data-state="syncing"' in indicator and "Идёт обмен" in indicator  # the sale screen's dot too
+    _shot(screen, "service-sync-running")
+    # when every job has run, the card tells how it went, by the kind of the error
+    page.wait_for_selector("#sync-state[data-state=error]", timeout=30_000)
+    status = api.get("/sync/status").json()
+    assert status["requested"] == [] and status["error_kind"] == "server"
+    assert page.locator("tr[data-job=receipts][data-error-kind=server] .job-why").inner_text() == "Сервер ответил ошибкой."
+    _shot(screen, "service-sync-error")
+
+
+def test_the_screens_read_the_error_kind_not_the_text(screen, new_user, offline_server):
+    screen.login(new_user("admin"))
+    assert screen.page.get_attribute("#sync-ind", "data-error-kind") == "offline"
+    screen.goto("/admin/service")
+    row = screen.page.locator("tr[data-job=price]")
+    assert row.get_attribute("data-error-kind") == "offline"
+    assert row.locator(".job-why").inner_text() == "Сервер недоступен."
+
+
+# --- an admin releases a cashier's receipt stuck in printing ------------------------------------------------
+
+
+def _stuck_receipt(live, cashier: str, shtrih, barcode: str = MILK, fault: str = "paper-out") -> str:
+    """A receipt of ``cashier`` whose payment failed on the registrar: its uuid."""
+    api = _api(live, cashier)
+    try:
+        assert api.post("/receipt/scan", json={"barcode": barcode}).status_code == 200
+        shtrih.control(fault)
+        answer = api.post("/receipt/pay", json={"cash": "100"})
+        assert answer.status_code == 409 and answer.json()["error"]["code"] == "printer_error", answer.text
+        return api.get("/receipt").json()["uuid"]
+    finally:
+        api.close()
+
+
+def test_an_admin_releases_a_cashiers_receipt_stuck_in_printing(screen, new_user, live_printer, live):
+    shtrih = live_printer["shtrih"]
+    before = _fiscal_sales(live_printer)
+    cashier = new_user("cashier")
+    uuid = _stuck_receipt(live, cashier, shtrih)
+    shtrih.control("paper-in")
+
+    screen.login(new_user("admin"))
+    screen.goto("/admin/service")
+    page = screen.page
+    row = page.locator(f"#print-pending tr[data-uuid='{uuid}']")
+    assert row.get_attribute("data-state") == "failed"
+    assert f"Cashier {cashier.removeprefix('cashier')}" in row.inner_text()  # whose receipt it is
+    assert "не напечатан" in row.inner_text()
+    _shot(screen, "service-print-pending")
+
+    # "Release…" asks once more, on the card; "Cancel" leaves everything as it was
+    row.locator("[data-action=release]").click()
+    page.wait_for_selector("#release-confirm")
+    assert "спрашивает регистратор" in page.inner_text("#release-confirm")
+    _shot(screen, "service-print-release-confirm")
+    _dark(screen)
+    _shot(screen, "service-print-release-confirm-dark")
+    _light(screen)
+    page.click("#release-no")
+    page.wait_for_selector("#release-confirm", state="detached")
+    assert page.locator(f"#print-pending tr[data-uuid='{uuid}']").count() == 1
+
+    page.locator(f"#print-pending tr[data-uuid='{uuid}'] [data-action=release]").click()
+    page.click("#release-yes")
+    page.wait_for_selector("#print-note")
+    assert "Чек освобождён" in page.inner_text("#print-note")
+    assert page.locator(f"#print-pending tr[data-uuid='{uuid}']").count() == 0
+    _shot(screen, "service-print-released")
+
+    # the cashier's receipt is editable again, still theirs; cancelled, it was never fiscalised
+    api = _api(live, cashier)
+    try:
+        answer = api.post("/receipt/scan", json={"barcode": BREAD})
+        assert answer.status_code == 200 and answer.json()["uuid"] == uuid, answer.text
+        assert api.post("/receipt/cancel").json()["status"] == "cancelled"
+    finally:
+        api.close()
+    assert _fiscal_sales(live_printer) == before
+
+
+def test_a_receipt_the_registrar_printed_is_not_released_but_reconciled(screen, new_user, live_printer, live):
+    shtrih = live_printer["shtrih"]
+    before = _fiscal_sales(live_printer)
+    cashier = new_user("cashier")
+    try:
+        uuid = _stuck_receipt(live, cashier, shtrih, BREAD, "power-loss-at FF45 after")  # printed, the answer lost
+    finally:
+        shtrih.control("power-on")
+    assert _fiscal_sales(live_printer) == before + 1
+
+    screen.login(new_user("admin"))
+    screen.goto("/admin/service")
+    page = screen.page
+    page.locator(f"#print-pending tr[data-uuid='{uuid}'] [data-action=release]").click()
+    page.click("#release-yes")
+    page.wait_for_selector("#print-error")
+    assert "Регистратор уже напечатал этот чек" in page.inner_text("#print-error")
+    assert page.locator(f"#print-pending tr[data-uuid='{uuid}']").count() == 1  # not released
+    _shot(screen, "service-print-already-fiscalised")
+
+    page.click("#print-reconcile")
+    page.wait_for_selector("#print-note")
+    assert "оплаченными отмечено 1" in page.inner_text("#print-note")
+    assert page.locator(f"#print-pending tr[data-uuid='{uuid}']").count() == 0
+    admin = _admin_api(live)
+    try:
+        assert admin.get(f"/receipts/{uuid}").json()["status"] == "paid"
+    finally:
+        admin.close()
+    assert _fiscal_sales(live_printer) == before + 1  # once
+
+
+def test_the_print_card_is_the_admins(screen, new_user, live):
+    screen.login(new_user("cashier"))
+    csrf = screen.page.get_attribute('meta[name="csrf-token"]', "content")
+    for path in ("/ui/admin/printing/release", "/ui/admin/printing/reconcile"):
+        refused = screen.page.request.post(f"{live.url}{path}", headers={"X-CSRF-Token": csrf}, form={"uuid": "x"})
+        assert refused.status == 403 and refused.json()["error"]["code"] == "forbidden", refused.text()
+    assert screen.page.request.get(f"{live.url}/ui/admin/printing").status == 403

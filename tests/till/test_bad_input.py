@@ -199,6 +199,11 @@ CASES = [
     Bad("load a paid receipt", "POST", "/receipts/{sale}/load", 409, "not_deferred", "uuid"),
     Bad("load unknown receipt", "POST", "/receipts/' OR 1=1 --/load", 404, "unknown_receipt", "uuid"),
     Bad("seller sees others' receipt", "GET", "/receipts/{sale}", 403, "forbidden", "uuid", role="seller"),
+    # releasing a receipt stuck in printing
+    Bad("release unknown receipt", "POST", "/receipts/' OR 1=1 --/release", 404, "unknown_receipt", "uuid", role="admin"),
+    Bad("release a paid receipt", "POST", "/receipts/{sale}/release", 409, "not_printing", "uuid", role="admin"),
+    Bad("release own paid receipt", "POST", "/receipts/{sale}/release", 409, "not_printing", "uuid"),
+    Bad("seller releases", "POST", "/receipts/{sale}/release", 403, "forbidden", "role", role="seller"),
     # receipt search
     Bad("number zero", "GET", "/receipts", 422, INVALID, "number", params=(("number", "0"),)),
     Bad("number huge", "GET", "/receipts", 422, INVALID, "number", params=(("number", "9" * 30),)),

@@ -10,8 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from icecash.store.db import reading
 from icecash.till import printing
+from icecash.till.tables import receipts
 from tests.conftest import login
 from tests.helpers import API, BREAD, MILK, ok, refused
 from tests.printd.conftest import EmulatorProcess
@@ -350,3 +353,103 @@ def test_a_real_till_process_killed_after_a_lost_answer_reconciles_once(rig, tmp
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# --- releasing another user's receipt stuck in printing (admin) -----------------------------------------
+
+
+def _stuck(fr, client: TestClient, headers: dict, *barcodes: str) -> dict:
+    """A receipt whose payment failed on paper out: unpaid, read-only, waiting for the printer."""
+    receipt = sell(client, headers, *barcodes)
+    fr.control("paper-out")
+    refused(client.post(f"{API}/receipt/pay", json={"cash": "200"}, headers=headers), 409, "printer_error", "printer")
+    fr.control("paper-in")
+    return receipt
+
+
+def test_an_admin_releases_another_users_receipt_stuck_in_printing(fr, till, client, cashier, admin) -> None:
+    from icecash.core.roles import Role
+
+    before = sales(fr)
+    till.create_user(None, "kassir2", "kassir2", Role.CASHIER, "Кассир Петров")
+    other = login(client, "kassir2")
+    receipt = _stuck(fr, client, cashier, MILK)
+    release = f"{API}/receipts/{receipt['uuid']}/release"
+    # the admin sees whose it is
+    pending = ok(client.get(f"{API}/printing", headers=admin))["pending"]
+    assert [(p["uuid"], p["owner_login"], p["state"]) for p in pending] == [(receipt["uuid"], "kassir", "failed")]
+    # another cashier may not release it, a seller may not release at all: refused, nothing changed
+    refused(client.post(release, headers=other), 403, "forbidden", "uuid")
+    refused(client.post(release, headers=login(client, "seller")), 403, "forbidden", "role")
+    refused(client.post(f"{API}/receipt/scan", json={"barcode": BREAD}, headers=cashier), 409, "receipt_printing", "receipt")
+    # bad input: an unknown receipt, one that waits for no print
+    refused(client.post(f"{API}/receipts/00000000-0000-0000-0000-000000000000/release", headers=admin), 404,
+            "unknown_receipt", "uuid")
+    refused(client.post(f"{API}/receipts/' OR 1=1 --/release", headers=admin), 404, "unknown_receipt", "uuid")
+    ok(client.post(f"{API}/receipt/scan", json={"barcode": BREAD}, headers=other))
+    refused(client.post(f"{API}/receipts/{ok(client.get(f'{API}/receipt', headers=other))['uuid']}/release", headers=admin),
+            409, "not_printing", "uuid")
+    # the admin releases it: still the cashier's, open, unpaid, editable again; the admin's own receipt untouched
+    released = ok(client.post(release, headers=admin))
+    assert (released["uuid"], released["status"], released["number"]) == (receipt["uuid"], "open", None)
+    assert ok(client.get(f"{API}/printing", headers=admin))["pending"] == []
+    refused(client.post(release, headers=admin), 409, "not_printing", "uuid")
+    assert ok(client.post(f"{API}/receipt/scan", json={"barcode": BREAD}, headers=cashier))["uuid"] == receipt["uuid"]
+    paid = ok(client.post(f"{API}/receipt/pay", json={"cash": "200"}, headers=cashier))
+    assert paid["uuid"] == receipt["uuid"] and paid["status"] == "paid"
+    assert sales(fr) == before + 1  # fiscalised once: by the payment after the release
+
+
+def test_the_owner_releases_their_own_receipt_by_its_uuid(fr, client, cashier) -> None:
+    before = sales(fr)
+    receipt = _stuck(fr, client, cashier, BREAD)
+    released = ok(client.post(f"{API}/receipts/{receipt['uuid']}/release", headers=cashier))
+    assert released["status"] == "open"
+    ok(client.post(f"{API}/receipt/cancel", headers=cashier))
+    assert sales(fr) == before
+
+
+def test_a_receipt_the_registrar_printed_is_never_released_reconcile_pays_it_once(fr, client, cashier, admin) -> None:
+    before = sales(fr)
+    receipt = sell(client, cashier, BREAD)
+    fr.control("power-loss-at FF45 after")  # the registrar closes the receipt, then dies before answering
+    refused(client.post(f"{API}/receipt/pay", json={"cash": "60"}, headers=cashier), 409, "printer_error", "printer")
+    fr.control("power-on")
+    assert sales(fr) == before + 1
+    release = f"{API}/receipts/{receipt['uuid']}/release"
+    for _ in range(2):  # asked again, the registrar's answer is the same
+        refused(client.post(release, headers=admin), 409, "already_fiscalised", "uuid")
+    refused(client.post(f"{API}/receipt/cancel", headers=cashier), 409, "receipt_printing", "receipt")  # still read-only
+    assert [p["uuid"] for p in ok(client.get(f"{API}/printing", headers=admin))["pending"]] == [receipt["uuid"]]
+    assert ok(client.post(f"{API}/printing/reconcile", headers=admin)) == {"paid": [receipt["uuid"]], "unpaid": []}
+    done = ok(client.get(f"{API}/receipts/{receipt['uuid']}", headers=admin))
+    assert done["status"] == "paid" and done["cash"] == "54.90" and done["change"] == "5.10"
+    assert sales(fr) == before + 1  # fiscalised once, and the till says so
+
+
+def test_a_release_waits_for_a_print_in_progress(fr, till, client, cashier, admin) -> None:
+    """The registrar's answer and the release are one step under the print lock: a release asked while
+    a payment prints waits for it, then finds the receipt paid (never an editable fiscalised receipt)."""
+    import threading
+
+    receipt = _stuck(fr, client, cashier, MILK)
+    answers: list = []
+    with printing._lock:  # a payment printing right now holds it
+        worker = threading.Thread(target=lambda: answers.append(
+            client.post(f"{API}/receipts/{receipt['uuid']}/release", headers=admin)))
+        worker.start()
+        worker.join(1.0)
+        assert worker.is_alive() and not answers  # waiting for the print to finish
+        # the payment's step (3) commits while the release waits: the receipt is paid and its print done
+        user = till.authenticate(cashier["Authorization"].split()[1])
+        with reading(till.engine) as conn:
+            receipt_id = conn.execute(select(receipts.c.id).where(receipts.c.uuid == receipt["uuid"])).scalar_one()
+        printing.finish_paid(till, user, {"receipt_id": receipt_id, "cash": 20000, "card": 0, "doc_number": None,
+                                          "fiscal": True, "reconciled": False, "printer": "fr"})
+    worker.join(30)
+    refused(answers[0], 409, "not_printing", "uuid")
+    paid = ok(client.get(f"{API}/receipts/{receipt['uuid']}", headers=admin))
+    assert paid["status"] == "paid" and paid["number"]  # its number and print record untouched by the release
+    with reading(till.engine) as conn:
+        assert conn.execute(select(printing.print_state.c.state)
+                            .where(printing.print_state.c.receipt_id == receipt_id)).scalar_one() == printing.DONE

@@ -23,6 +23,7 @@ from icecash.till.app import create_app
 from icecash.till.catalogue import item_by_code
 from icecash.till.sync import SyncAgent, SyncError, sync_state
 from tests.conftest import free_port, login
+from tests.till.failing_server import failing_server
 from tests.helpers import API, MILK
 from tests.server.conftest import ServerProcess, prepare_till, two_firms
 
@@ -119,31 +120,13 @@ def test_unreachable_server_backs_off_with_jitter_and_selling_goes_on(attached):
 
 def test_a_server_answering_errors_keeps_everything_pending(attached):
     till, agent, _ = attached
-
-    class Broken(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            self.send_response(503)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"error": {"code": "down", "message_en": "maintenance"}}')
-
-        do_GET = do_POST  # noqa: N815
-
-        def log_message(self, *args):  # quiet
-            pass
-
-    broken = ThreadingHTTPServer(("127.0.0.1", 0), Broken)
-    thread = threading.Thread(target=broken.serve_forever, daemon=True)
-    thread.start()
-    try:
-        till.update_settings(None, {"server_url": f"http://127.0.0.1:{broken.server_address[1]}"})
+    with failing_server() as broken:
+        till.update_settings(None, {"server_url": broken.url})
         sale = _sale(till)
         assert not agent.run_job("receipts")
         assert "login refused" in agent.status()["jobs"]["receipts"]["last_error"]
+        assert agent.status()["error_kind"] == "server"
         assert _states(till)[sale["uuid"]] == "pending"
-    finally:
-        broken.shutdown()
-        broken.server_close()
 
 
 def test_a_server_that_never_answers_does_not_slow_the_sales(attached):
@@ -281,6 +264,7 @@ def test_an_unexpected_answer_is_a_failure_not_the_end_of_the_agent(attached):
         _sale(till)
         assert not agent.run_job("receipts") and not agent.run_job("price")
         assert agent.status()["jobs"]["price"]["failures"] == 1 and agent.backlog()["receipts"] == 1
+        assert agent.status()["jobs"]["price"]["error_kind"] == "server"  # not JSON: the server's fault, not the till's
     finally:
         nonsense.shutdown()
         nonsense.server_close()
@@ -307,3 +291,120 @@ def test_promotions_goods_lists_and_variables_arrive_whole(attached):
     server.set_variable(None, "alpha", "temperature", None)
     assert agent.run_job("promotions") and agent.run_job("variables")
     assert "beer3" not in agent.goods_lists() and "temperature" not in agent.variables()
+
+
+# --- what kind of error, and "sync now" until its jobs have run ---------------------------------------
+
+
+@pytest.fixture
+def slow_errors():
+    """A server answering 503 after ``.delay`` seconds (0 at first)."""
+    with failing_server() as server:
+        yield server
+
+
+def _kinds(agent) -> tuple[str | None, str | None, dict[str, str | None]]:
+    status = agent.status()
+    return status["error_kind"], status["error_job"], {name: job["error_kind"] for name, job in status["jobs"].items()}
+
+
+def test_the_error_kind_says_what_went_wrong_without_reading_the_text(attached, slow_errors, central):
+    till, agent, server = attached
+    assert _kinds(agent) == (None, None, dict.fromkeys(("receipts", "z", "price", "promotions", "variables")))
+    _sale(till)
+    # nobody listens: offline
+    till.update_settings(None, {"server_url": f"http://127.0.0.1:{free_port()}"})
+    assert not agent.run_job("receipts")
+    assert _kinds(agent)[:2] == ("offline", "receipts") and agent.status()["state"] == "error"
+    # a server that fails: server; the latest failure is the sync's kind, each job keeps its own
+    till.update_settings(None, {"server_url": slow_errors.url})
+    assert not agent.run_job("price")
+    kind, job, jobs = _kinds(agent)
+    assert (kind, job) == ("server", "price") and jobs["receipts"] == "offline" and jobs["price"] == "server"
+    # the real server again, but a wrong secret: auth; the right one: no error left
+    till.update_settings(None, {"server_url": central[2].url})
+    agent.set_secret("not-the-secret-of-this-till")
+    assert not agent.run_job("receipts") and not agent.run_job("price")
+    assert _kinds(agent)[:2] == ("auth", "price") and agent.status()["jobs"]["receipts"]["error_kind"] == "auth"
+    agent.set_secret(server.reset_till_secret(None, "alpha", 1, 2))
+    assert agent.run_job("receipts") and agent.run_job("price")
+    assert _kinds(agent) == (None, None, dict.fromkeys(("receipts", "z", "price", "promotions", "variables")))
+    # a receipt the server refuses: refused
+    bad = _sale(till)["uuid"]
+    with sqlite3.connect(till.engine.url.database) as conn:
+        conn.execute("UPDATE receipts SET total = total + 1, cash = cash + 1 WHERE uuid = ?", (bad,))
+    assert not agent.run_job("receipts")
+    assert _kinds(agent)[:2] == ("refused", "receipts")
+
+
+def test_a_suspended_firm_is_its_own_kind(attached, central):
+    from icecash.server.billing import resume_firm, suspend_firm
+
+    till, agent, server = attached
+    suspend_firm(server, "alpha", "не оплачено")
+    try:
+        assert not agent.run_job("variables")
+        status = agent.status()
+        assert (status["state"], status["error_kind"], status["error_job"]) == ("suspended", "suspended", "variables")
+    finally:
+        resume_firm(server, "alpha")
+    assert agent.run_job("variables") and agent.status()["error_kind"] is None
+
+
+def test_a_slow_server_is_a_timeout(attached, slow_errors):
+    import httpx
+
+    till, _, _ = attached
+    slow_errors.delay = 1.5
+    till.update_settings(None, {"server_url": slow_errors.url})
+    agent = SyncAgent(till, timeout=httpx.Timeout(0.5, connect=0.5))
+    assert not agent.run_job("variables")
+    assert _kinds(agent)[:2] == ("timeout", "variables")
+
+
+def test_sync_now_is_syncing_until_every_job_has_run(attached, slow_errors):
+    """The agent's thread against a server slow to fail: right after "sync now" and until the last job
+    has run, the state is "syncing" (never the "ok" of the failures it just forgot)."""
+    import time
+
+    till, agent, _ = attached
+    slow_errors.delay = 0.3
+    till.update_settings(None, {"server_url": slow_errors.url, **{f"sync_{n}_s": "600" for n in
+                                                                ("receipts", "z", "price", "promotions", "variables")}})
+    agent.start()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and agent.status()["jobs"]["variables"]["last_run"] is None:
+            time.sleep(0.05)  # the first round, begun by itself, is over (each job failed, backing off)
+        while time.monotonic() < deadline and agent.status()["running_job"] is not None:
+            time.sleep(0.05)
+        assert agent.status()["state"] == "error"
+        agent.sync_now()
+        seen = []
+        while time.monotonic() < deadline:
+            status = agent.status()
+            seen.append((status["state"], tuple(status["requested"])))
+            assert status["error_kind"] == "server"  # the last sync's kind, kept until the jobs have run again
+            if not status["requested"]:
+                break
+            time.sleep(0.05)
+        states = [state for state, requested in seen if requested]
+        assert states and set(states) == {"syncing"}, seen  # from the click until the last job has run
+        assert seen[0][1] == ("receipts", "z", "price", "promotions", "variables"), seen[0]
+        final = agent.status()
+        assert final["state"] == "error" and final["error_kind"] == "server" and final["running_job"] is None
+        # each ran once since the click (the Z job, with no Z report to send, never calls the server)
+        assert {name: job["failures"] for name, job in final["jobs"].items()} == {
+            "receipts": 1, "z": 0, "price": 1, "promotions": 1, "variables": 1}
+    finally:
+        agent.stop()
+
+
+def test_sync_now_without_the_agents_thread_does_not_claim_to_sync(attached):
+    till, agent, _ = attached
+    till.update_settings(None, {"server_url": f"http://127.0.0.1:{free_port()}"})
+    assert not agent.run_job("receipts")
+    agent.sync_now()  # nobody will run the jobs: the state says what is, not what was asked
+    assert agent.status()["state"] == "ok" and agent.status()["requested"] == []
+    agent.sync_all()
+    assert agent.status()["state"] == "error" and agent.status()["error_kind"] == "offline"

@@ -41,6 +41,7 @@ from . import printing
 from .catalogue import catalogue_size, item_by_code, price_options, search_items
 from .service import Till, User
 from .settings import SPECS
+from .sync import ERROR_KINDS
 
 SESSION_COOKIE = "icecash_session"
 SECRET_MASK = "********"  # a secret setting's value as a cashier sees it
@@ -393,6 +394,17 @@ def printing_release(request: Request, user: CurrentUser) -> dict[str, Any]:
     return printing.release(till_of(request), user)
 
 
+@router.post("/receipts/{receipt_uuid}/release", tags=["printing"],
+             summary="Release a receipt stuck in printing: its owner (cashier and up), or an admin for any user's",
+             description=(
+                 "The receipt (from `pending` of `GET /printing`) becomes editable again, still its owner's, open and "
+                 "unpaid, once the registrar confirms it does not hold it: `409 already_fiscalised` if it does (then "
+                 "`POST /printing/reconcile` marks it paid), `409 not_printing` if it waits for no print, "
+                 "`403 forbidden` (field `uuid`) for a cashier releasing another user's receipt, `404 unknown_receipt`."))
+def printing_release_one(receipt_uuid: str, request: Request, user: CurrentUser) -> dict[str, Any]:
+    return printing.release(till_of(request), user, receipt_uuid)
+
+
 @router.post("/printing/x-report", tags=["printing"], summary="Print the X report (fiscal X on a registrar)")
 def printing_x(request: Request, user: CurrentUser) -> dict[str, Any]:
     return printing.x_report(till_of(request), user)
@@ -595,12 +607,26 @@ def _sync_of(request: Request) -> Any:
     return request.app.state.sync
 
 
-@router.get("/sync/status", tags=["sync"], summary="Sync with the central server: state, backlog, progress, errors")
+def _sync_status_description() -> str:
+    kinds = "\n".join(f"- `{kind}`: {meaning}" for kind, meaning in ERROR_KINDS.items())
+    return (
+        "`state`: `off` (not set up), `syncing` (a backlog drains, a price list loads, or the jobs of a "
+        "\"sync now\" are still to run: `requested` lists them, `running_job` is the job running now), "
+        "`suspended`, `error` or `ok`.\n\n"
+        "`error_kind` is the kind of the latest failure among the jobs whose last run failed (`error_job` names the job; "
+        "`null` when no job's last run failed); each job in `jobs` has its own `error_kind` next to its `last_error` text. "
+        f"The kinds:\n\n{kinds}"
+    )
+
+
+@router.get("/sync/status", tags=["sync"], summary="Sync with the central server: state, backlog, progress, errors",
+            description=_sync_status_description())
 def sync_status(request: Request, user: CurrentUser) -> dict[str, Any]:
     return _sync_of(request).status()
 
 
-@router.post("/sync/now", tags=["sync"], summary="Sync now: every exchange job at once (admin)")
+@router.post("/sync/now", tags=["sync"], summary="Sync now: every exchange job at once (admin)",
+             description="Answers the status: `state` is `syncing` (with the jobs in `requested`) until each job has run.")
 def sync_now(request: Request, user: CurrentUser) -> dict[str, Any]:
     user.require(Role.ADMIN, "синхронизация", "syncing")
     agent = _sync_of(request)

@@ -12,6 +12,9 @@
   cancelled (it was never fiscalised); else a last document number above the one read in (1)
   means the receipt *was* fiscalised (the answer was lost) and it is marked paid without printing
   again. So a receipt is fiscalised exactly once and never lost.
+* A receipt whose print failed may be *released* (made editable again) by its owner, or by an
+  admin whoever owns it, only once the registrar confirms it does not hold it; the check and
+  the release happen under the same print lock, so no payment can print it in between.
 * X and Z reports, cash in and out, the drawer and receipt copies go to the device as well; a Z or
   a cash move is stored only when the device did it (one transaction around both).
 """
@@ -40,7 +43,7 @@ from sqlalchemy import (
     update,
 )
 
-from icecash.core.errors import Conflict, DomainError, NotFound
+from icecash.core.errors import Conflict, DomainError, Forbidden, NotFound
 from icecash.core.money import div_half_up, format_money
 from icecash.core.receipt import settle
 from icecash.core.roles import Role
@@ -48,7 +51,7 @@ from icecash.core.zreport import ReceiptStatus
 from icecash.store.db import Prepared, reading, writing
 
 from . import catalogue as cat
-from .tables import metadata, receipts
+from .tables import metadata, receipts, users
 
 # The till's own record of each receipt's print (migration 0010_print_state).
 print_state = Table(
@@ -224,8 +227,9 @@ def _state(conn: Any, receipt_id: int) -> Any:
 
 
 def _set_state(till: Any, receipt_id: int, **values: Any) -> None:
+    """Change an unfinished print's row (a print already done is never reopened)."""
     with writing(till.engine) as conn:
-        conn.execute(update(print_state).where(print_state.c.receipt_id == receipt_id)
+        conn.execute(update(print_state).where(print_state.c.receipt_id == receipt_id, print_state.c.state != DONE)
                      .values(updated_at=till.clock(), **values))
 
 
@@ -350,13 +354,16 @@ def no_printer_note(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def pending(till: Any) -> list[dict[str, Any]]:
-    """Receipts whose print is unfinished, with their error."""
+    """Receipts whose print is unfinished, with their error and owner (who may release it, with an admin)."""
     with reading(till.engine) as conn:
-        rows = conn.execute(select(print_state, receipts.c.uuid, receipts.c.owner_id, receipts.c.total, receipts.c.kind)
+        rows = conn.execute(select(print_state, receipts.c.uuid, receipts.c.owner_id, receipts.c.total, receipts.c.kind,
+                                   receipts.c.number, users.c.login.label("owner_login"), users.c.name.label("owner_name"))
                             .join(receipts, receipts.c.id == print_state.c.receipt_id)
+                            .outerjoin(users, users.c.id == receipts.c.owner_id)
                             .where(print_state.c.state != DONE).order_by(print_state.c.receipt_id)).all()
     return [{"uuid": r.uuid, "state": r.state, "printer": r.printer, "fiscal": r.fiscal, "kind": r.kind,
-             "total": format_money(r.total), "attempts": r.attempts, "owner_id": r.owner_id,
+             "number": r.number, "total": format_money(r.total), "cash": format_money(r.cash), "card": format_money(r.card),
+             "attempts": r.attempts, "owner_id": r.owner_id, "owner_login": r.owner_login, "owner_name": r.owner_name,
              "uncertain": r.fiscal and r.doc_before is not None,
              "error": None if r.error_code is None else {"code": r.error_code, "message": r.error_ru, "message_en": r.error_en},
              "updated_at": r.updated_at.isoformat()} for r in rows]
@@ -408,7 +415,6 @@ def reconcile(till: Any, user: Any) -> dict[str, Any]:
 
 def _owner(till: Any, receipt_id: int) -> Any:
     from .service import User
-    from .tables import users
 
     with reading(till.engine) as conn:
         row = conn.execute(select(users).join(receipts, receipts.c.owner_id == users.c.id)
@@ -418,27 +424,54 @@ def _owner(till: Any, receipt_id: int) -> Any:
     return User(id=row.id, login=row.login, name=row.name, role=Role(row.role), theme=row.theme, language=row.language)
 
 
-def release(till: Any, user: Any) -> dict[str, Any]:
-    """Make the current receipt editable again after a failed print, once the device confirms that it
-    does not hold it (reconciled); refused while that is uncertain."""
+def release(till: Any, user: Any, receipt_uuid: str | None = None) -> dict[str, Any]:
+    """Make a receipt editable again after a failed print, once the registrar confirms that it does
+    not hold it (reconciled); refused while that is uncertain, and when it does hold it.
+
+    Without ``receipt_uuid``: the user's own current receipt (cashier and up). With it: a cashier
+    may release only a receipt they own; an admin any user's (the cashier gone, the till blocked).
+    The receipt stays its owner's, open and unpaid: nothing was fiscalised, no money taken.
+    """
+    from .service import _receipt_by_uuid
+
     user.require(Role.CASHIER, "освобождение чека", "releasing a receipt")
+    field = "receipt" if receipt_uuid is None else "uuid"
     with reading(till.engine) as conn:
-        receipt = _current(conn, user)
-        row = _state(conn, receipt.id) if receipt is not None else None
-    if row is None or row.state == DONE:
-        raise Conflict("not_printing", "Текущий чек не ждёт печати", "The current receipt is not waiting for a print", field="receipt")
-    client = client_for(till)
-    if row.fiscal and row.doc_before is not None:
-        if client is None:
-            raise Conflict("printer_unset", "Принтер не задан: сверка невозможна", "No printer set: cannot reconcile", field="printer")
-        with _lock:
+        receipt = _current(conn, user) if receipt_uuid is None else _receipt_by_uuid(conn, receipt_uuid)
+    if receipt is not None and receipt.owner_id != user.id and user.role < Role.ADMIN:
+        raise Forbidden("forbidden", "Чек другого пользователя освобождает только администратор",
+                        "Only an admin may release another user's receipt", field="uuid")
+    with _lock:  # no payment prints this receipt between the registrar's answer and the release
+        with reading(till.engine) as conn:
+            row = _state(conn, receipt.id) if receipt is not None else None
+        if row is None or row.state == DONE:
+            raise _not_printing(receipt_uuid)
+        if row.fiscal and row.doc_before is not None:
+            client = client_for(till)
+            if client is None:
+                raise Conflict("printer_unset", "Принтер не задан: сверка невозможна", "No printer set: cannot reconcile",
+                               field="printer")
             if _reconcile_row(client, till, row) == "fiscalised":
-                raise Conflict("already_fiscalised", "Регистратор уже напечатал этот чек: оплатите его (повторите оплату)",
-                               "The registrar has printed this receipt already: pay it (pay again)", field="receipt")
-    with writing(till.engine) as conn:
-        conn.execute(delete(print_state).where(print_state.c.receipt_id == receipt.id))
-        conn.execute(update(receipts).where(receipts.c.id == receipt.id).values(number=None))
-        return till._view(conn, conn.execute(select(receipts).where(receipts.c.id == receipt.id)).one())
+                raise Conflict("already_fiscalised",
+                               "Регистратор уже напечатал этот чек: повторите оплату или сверьте кассу с регистратором — "
+                               "чек будет отмечен оплаченным, второй раз он не печатается",
+                               "The registrar has printed this receipt already: pay again or reconcile with the "
+                               "registrar, and it is marked paid without printing it twice", field=field)
+        with writing(till.engine) as conn:
+            gone = conn.execute(delete(print_state).where(print_state.c.receipt_id == receipt.id,
+                                                          print_state.c.state != DONE)).rowcount
+            if not gone:  # its payment finished meanwhile
+                raise _not_printing(receipt_uuid)
+            conn.execute(update(receipts).where(receipts.c.id == receipt.id, receipts.c.status == ReceiptStatus.OPEN.value)
+                         .values(number=None))
+            return till._view(conn, conn.execute(select(receipts).where(receipts.c.id == receipt.id)).one())
+
+
+def _not_printing(receipt_uuid: str | None) -> Conflict:
+    if receipt_uuid is None:
+        return Conflict("not_printing", "Текущий чек не ждёт печати", "The current receipt is not waiting for a print",
+                        field="receipt")
+    return Conflict("not_printing", "Этот чек не ждёт печати", "This receipt is not waiting for a print", field="uuid")
 
 
 # --- other device operations ---------------------------------------------------------------------------

@@ -11,7 +11,11 @@ database, and the agent works from it.
   :meth:`SyncAgent.status`.
 - **Cadence.** Each job has its interval (settings ``sync_*_s``; the original's cron: receipts
   1 min, Z 5, price 10, promotions 12, variables 14). A failure retries with exponential backoff
-  and jitter; "sync now" runs every job at once.
+  and jitter; "sync now" runs every job at once, and the status says ``syncing`` until each
+  of them has run (not "ok" from before the click).
+- **Why it failed.** Each failure is classified into a small fixed vocabulary,
+  :data:`ERROR_KINDS`, given in the status per job and for the sync as a whole (``error_kind``),
+  so a screen never has to read the error's text.
 - **Downloads are atomic.** A new price list (full, or the changes since our version) is applied
   in one transaction together with the version it brings: the till sells from the old list
   until the new one is wholly in. Promotions and variables are replaced the same way.
@@ -87,13 +91,29 @@ BATCH = 500  # receipts per upload
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 SECRET_KEY = "secret"
 
+# What kind of failure a job's last error was (``error_kind`` in the status; None: no error).
+ERROR_KINDS = {
+    "offline": "the server cannot be reached (no connection, refused connection, unknown host)",
+    "timeout": "the server was reached but answered too slowly",
+    "auth": "the server refused the till's login (regid, shop, till number or secret)",
+    "suspended": "the server suspended the firm (its accounting); the outbox waits until lifted",
+    "refused": "the server looked at the data and refused it (a receipt, a Z report, a request)",
+    "server": "the server failed (5xx) or answered something the till cannot use",
+    "internal": "a fault on the till itself (a bug, the database busy): see the till's log",
+}
+
 
 class SyncError(Exception):
-    """A failed exchange: what to show on the service page; ``status`` is the server's HTTP status."""
+    """A failed exchange: what to show on the service page; ``status`` is the server's HTTP status,
+    ``kind`` one of :data:`ERROR_KINDS` (by default from the status, see :func:`_kind_of_status`)."""
 
-    def __init__(self, message: str, status: int | None = None):
+    def __init__(self, message: str, status: int | None = None, kind: str | None = None):
         super().__init__(message)
         self.status = status
+        kind = kind or _kind_of_status(status)
+        if kind not in ERROR_KINDS:
+            raise ValueError(f"unknown sync error kind {kind!r}")
+        self.kind = kind
 
     @property
     def refused(self) -> bool:
@@ -108,7 +128,7 @@ class Suspended(SyncError):
     """
 
     def __init__(self, message: str, details: dict[str, Any]):
-        super().__init__(message, 403)
+        super().__init__(message, 403, "suspended")
         self.details = details
 
     @property
@@ -128,6 +148,8 @@ class _Job:
         self.last_run: str | None = None
         self.last_ok: str | None = None
         self.last_error: str | None = None
+        self.error_kind: str | None = None  # one of ERROR_KINDS while last_error is set
+        self.run_no = 0  # the agent's run counter when this job last ran: the latest failure wins
 
 
 class SyncAgent:
@@ -147,6 +169,10 @@ class SyncAgent:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one job at a time (the thread, or "sync now" from a request)
+        self._runs = 0
+        self._requested: set[str] = set()  # jobs of a "sync now" that have not started yet
+        self._running: str | None = None  # the job running now
+        self._running_requested = False  # ... and whether a "sync now" asked for it
         self.progress: dict[str, Any] | None = None
         self.last_contact: str | None = None
         self.suspended: dict[str, Any] | None = None  # the server's "firm suspended" answer, until one succeeds
@@ -171,7 +197,9 @@ class SyncAgent:
             self._client = None
 
     def sync_now(self) -> None:
-        """Every job due at once, backoff forgotten (the admin's "sync now")."""
+        """Every job due at once, backoff forgotten (the admin's "sync now"); the status says
+        ``syncing`` from now until each job has run."""
+        self._requested = set(JOBS)
         for job in self._jobs.values():
             job.next_due = 0.0
             job.failures = 0
@@ -222,6 +250,10 @@ class SyncAgent:
         """Run one job now; True when it succeeded. Schedules the next run either way."""
         job = self._jobs[name]
         with self._lock:
+            self._runs += 1
+            job.run_no = self._runs
+            self._running, self._running_requested = name, name in self._requested
+            self._requested.discard(name)
             job.last_run = _stamp()
             try:
                 getattr(self, f"_job_{name}")()
@@ -230,19 +262,25 @@ class SyncAgent:
                     log.exception("sync %s: unexpected error", name)  # a bug or a locked database: logged whole
                 job.failures += 1
                 job.last_error = _describe(exc)
+                job.error_kind = _kind_of(exc)
                 interval = self.interval(name)
                 cap = min(300.0, max(2 * interval, 10.0))
                 delay = min(cap, min(5.0, interval) * 2 ** (job.failures - 1)) * random.uniform(0.5, 1.0)
-                job.next_due = _now() + delay
+                job.next_due = self._again_if_requested(name, _now() + delay)
                 log.warning("sync %s failed (%d in a row, next in %.0f s): %s", name, job.failures, delay, job.last_error)
                 return False
             finally:
                 self.progress = None
+                self._running, self._running_requested = None, False
             job.failures = 0
-            job.last_error = None
+            job.last_error = job.error_kind = None
             job.last_ok = _stamp()
-            job.next_due = _now() + self.interval(name) * random.uniform(0.95, 1.05)
+            job.next_due = self._again_if_requested(name, _now() + self.interval(name) * random.uniform(0.95, 1.05))
             return True
+
+    def _again_if_requested(self, name: str, due: float) -> float:
+        """``due``, or at once when a "sync now" came while the job ran (it may have missed what was asked for)."""
+        return 0.0 if name in self._requested else due
 
     def sync_all(self) -> dict[str, bool]:
         """Every job once, in order (receipts first): for tests and the command line."""
@@ -266,8 +304,12 @@ class SyncAgent:
             "regid": s["regid"], "idplace": int(s["idplace"]), "nkassa": int(s["nkassa"]), "secret": self.secret()})
         if answer.status_code != 200:
             self._check_suspended(answer)
-            raise SyncError(f"login refused: {_error_text(answer)}")
-        self._token = answer.json()["token"]
+            refused = 400 <= answer.status_code < 500 and answer.status_code not in (408, 429)  # not "busy", "slow"
+            raise SyncError(f"login refused: {_error_text(answer)}", answer.status_code, "auth" if refused else None)
+        try:
+            self._token = answer.json()["token"]
+        except (ValueError, KeyError, TypeError):
+            raise SyncError(f"login: not a token answer: {answer.text[:100]!r}", answer.status_code, "server") from None
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         """A call with our token; logs in first or again when the token is gone. 4xx/5xx → SyncError."""
@@ -282,8 +324,12 @@ class SyncAgent:
                 self._check_suspended(answer)
                 raise SyncError(f"{method} {path}: {answer.status_code} {_error_text(answer)}", answer.status_code)
             self._contacted()
-            return answer.json()
-        raise SyncError("login lost")
+            try:
+                return answer.json()
+            except ValueError:
+                raise SyncError(f"{method} {path}: not a JSON answer: {answer.text[:100]!r}", answer.status_code,
+                                "server") from None
+        raise SyncError("login lost", 401, "auth")
 
     def _contacted(self) -> None:
         self.last_contact = _stamp()
@@ -332,7 +378,7 @@ class SyncAgent:
             self._mark_sent(receipts, acked)
             self.progress["sent"] += len(acked)
         if refused:
-            raise SyncError(f"{len(refused)} receipt(s) refused by the server: {sorted(refused)[:3]}")
+            raise SyncError(f"{len(refused)} receipt(s) refused by the server: {sorted(refused)[:3]}", kind="refused")
 
     def _one_by_one(self, batch: list[dict[str, Any]], refused: set[str]) -> list[str]:
         acked: list[str] = []
@@ -358,7 +404,7 @@ class SyncAgent:
                 continue
             self._mark_sent(z_reports, answer["accepted"])
         if errors:
-            raise SyncError("; ".join(errors))
+            raise SyncError("; ".join(errors), kind="refused")
 
     def _job_price(self) -> None:
         state = self.state()
@@ -485,7 +531,8 @@ class SyncAgent:
                 extras.append(ExtraBarcodeRow(n, r["code"], barcode, name, price, coefficient))
         full = bool(answer["full"])
         if full and not any(row.is_item for row in rows):
-            raise SyncError(f"price list {answer['list']!r} version {answer['version']} holds no item: catalogue kept")
+            raise SyncError(f"price list {answer['list']!r} version {answer['version']} holds no item: catalogue kept",
+                            kind="server")
         price_file = PriceFile(PriceHeader(replace_catalogue=full, stock_mode=StockMode.CLEAR), rows, extras, "json")
         stamp = f"{answer['list']}:{answer['version']}"
         with writing(self.till.engine) as conn:
@@ -510,22 +557,45 @@ class SyncAgent:
             return {k: v for k, v in conn.execute(select(sync_state.c.name, sync_state.c.value)) if k != SECRET_KEY}
 
     def status(self) -> dict[str, Any]:
+        """The agent as the service page, the sale screen's dot and ``GET /sync/status`` show it.
+
+        ``state``: ``off`` (not set up), ``syncing`` (a backlog drains, a price list loads, or a
+        "sync now" has jobs still to run), ``suspended``, ``error`` (a job's last run failed) or
+        ``ok``. ``error_kind`` (one of :data:`ERROR_KINDS`, or None) is the kind of the latest
+        failure among the jobs whose last run failed, ``error_job`` that job; each job has its own
+        ``error_kind`` next to its ``last_error``.
+        """
         now = _now()
         s = self.till.settings()
         configured = self.configured()
+        alive = self._thread is not None and self._thread.is_alive()
+        running, running_requested = self._running, self._running_requested
+        requested = set(self._requested) if alive else set()  # a "sync now" waits for the thread: none, no wait
         jobs = {}
         for name, job in self._jobs.items():
             jobs[name] = {"interval_s": int(self.interval(name)), "last_run": job.last_run, "last_ok": job.last_ok,
-                          "last_error": job.last_error, "failures": job.failures,
+                          "last_error": job.last_error, "error_kind": job.error_kind, "failures": job.failures,
                           "next_in_s": max(0, round(job.next_due - now)) if configured else None}
-        failing = [name for name, job in self._jobs.items() if job.failures]
-        state = "off" if not configured else ("syncing" if self.progress else ("error" if failing else "ok"))
-        if configured and self.suspended is not None:
+        failing = [job for job in self._jobs.values() if job.failures]
+        # the kind of the latest failure among the jobs whose last run failed (kept through a "sync now",
+        # which forgets the failures' count for the backoff, until each job has run again)
+        failed = [job for job in self._jobs.values() if job.last_error is not None]
+        latest = max(failed, key=lambda job: job.run_no) if failed else None
+        asked = running_requested or bool(requested)
+        if not configured:
+            state = "off"
+        elif self.progress or asked:
+            state = "syncing"
+        elif self.suspended is not None:
             state = "suspended"
+        else:
+            state = "error" if failing else "ok"
         versions = self.state()
         return {
             "state": state, "server_url": s.get("server_url", ""), "regid": s.get("regid", ""),
-            "running": self._thread is not None and self._thread.is_alive(),
+            "running": alive, "running_job": running,
+            "requested": [name for name in JOBS if name in requested or (name == running and running_requested)],
+            "error_kind": latest.error_kind if latest else None, "error_job": latest.name if latest else None,
             "last_contact": self.last_contact, "backlog": self.backlog(), "progress": self.progress, "jobs": jobs,
             "suspended": self.suspended,
             "price_list": versions.get("price_list"), "price_version": int(versions.get("price_version", "0") or 0),
@@ -580,6 +650,30 @@ def _error_text(answer: httpx.Response) -> str:
         return f"{error.get('code')} [{error.get('field')}]: {error.get('message_en')}"
     except (ValueError, KeyError, TypeError):
         return answer.text[:200]
+
+
+def _kind_of_status(status: int | None) -> str:
+    """The kind of an HTTP error answer: 401 auth, 408 timeout, 429 and 5xx server, another 4xx refused."""
+    if status == 401:
+        return "auth"
+    if status == 408:
+        return "timeout"
+    if status is None or status == 429 or status >= 500:
+        return "server"
+    return "refused"
+
+
+def _kind_of(exc: Exception) -> str:
+    """The kind (:data:`ERROR_KINDS`) of a job's failure, from the exception, never from its text."""
+    if isinstance(exc, SyncError):
+        return exc.kind
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, (httpx.TransportError, OSError)):
+        return "offline"
+    if isinstance(exc, httpx.HTTPError):
+        return "server"
+    return "internal"
 
 
 def _describe(exc: Exception) -> str:
