@@ -71,11 +71,11 @@ class ServiceProcess:
 
     grace = 10.0  # seconds stop() waits after SIGTERM before it kills
 
-    def __init__(self, data: Path, name: str):
+    def __init__(self, data: Path, name: str, logs: Path | None = None):
         self.data = data
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = data.parent / f"{name}-{self.port}.log"
+        self.log = (logs or data.parent) / f"{name}-{self.port}.log"
         self.child = Child(name, [], self.log, health_url=f"{self.url}/api/v1/health")
 
     @property
@@ -102,3 +102,18 @@ class ServiceProcess:
 
     def stop(self) -> None:
         self.child.stop(self.grace)
+
+
+class TillService(ServiceProcess):
+    """``icecash till --data DIR --port P``: the till as an operator starts it (no demo data).
+
+    start() may be called again after kill() or stop(): the same port and data, a restart.
+    """
+
+    log_level = "info"
+
+    def __init__(self, data: Path, name: str = "till", logs: Path | None = None):
+        super().__init__(data, name, logs)
+
+    def arguments(self) -> list[str]:
+        return ["till", "--data", str(self.data), "--port", str(self.port), "--log-level", self.log_level]

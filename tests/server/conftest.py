@@ -26,7 +26,7 @@ from icecash.server.service import Server
 from icecash.store.db import make_engine
 from icecash.store.migrate import upgrade
 from icecash.supervise import Child
-from tests.helpers import ServiceProcess
+from tests.helpers import ServiceProcess, TillService
 
 PG_USERS = ("postgres", "root")
 PG_BASE = "postgresql+psycopg://{user}@127.0.0.1:5432/test"
@@ -267,17 +267,15 @@ def prepare_till(data: Path, server_url: str, regid: str, idplace: int, nkassa: 
     return till
 
 
-class TillProcess(ServiceProcess):
+class TillProcess(TillService):
     """``icecash till --data DIR --port P`` (the real till with its sync agent); kill() is SIGKILL."""
 
     grace = 15.0
+    log_level = "warning"
 
     def __init__(self, data: Path):
         super().__init__(data, f"till-{data.name}")
         self._client: httpx.Client | None = None
-
-    def arguments(self) -> list[str]:
-        return ["till", "--data", str(self.data), "--port", str(self.port), "--log-level", "warning"]
 
     def start(self) -> "TillProcess":
         super().start()

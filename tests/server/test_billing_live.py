@@ -27,24 +27,14 @@ from tests.billing.conftest import FrozenClock, Inbox
 from tests.conftest import REPO, free_port
 
 from .conftest import PgSchema, ServerProcess, TillProcess, eventually, prepare_till, server_receipts, till_receipts, \
-    two_firms, wait_until_up
+    two_firms
 
 
 class BillingServer(ServerProcess):
     """``icecash server`` with its accounting home (and optionally a Maildir to read)."""
 
     def __init__(self, data: Path, db: str | None, billing_home: Path, maildir: Path | None = None):
-        super().__init__(data, db)
-        self.extra = ["--billing-home", str(billing_home)] + (["--billing-maildir", str(maildir)] if maildir else [])
-
-    def start(self) -> "BillingServer":
-        command = [sys.executable, "-m", "icecash.cli", "server", "--data", str(self.data), "--port", str(self.port),
-                   "--log-level", "warning", *self.extra]
-        if self.db:
-            command += ["--db", self.db]
-        self.process = subprocess.Popen(command, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, cwd=REPO)
-        wait_until_up(self.url, self.process, self.log)
-        return self
+        super().__init__(data, db, ["--billing-home", str(billing_home)] + (["--billing-maildir", str(maildir)] if maildir else []))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

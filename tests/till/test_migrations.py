@@ -3,12 +3,9 @@ Alembic head is exactly the schema ``icecash.till.tables`` describes."""
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -26,6 +23,7 @@ from icecash.till import tables
 from icecash.till.app import DB_FILE, MIGRATIONS, open_till
 from icecash.till.demo import seed_demo
 from tests.conftest import REPO, free_port
+from tests.helpers import TillService
 
 TILL_TABLES = set(tables.metadata.tables)
 
@@ -53,29 +51,13 @@ def differences(engine, metadata=tables.metadata) -> list:
 
 def serve_once(data: Path, logs: Path) -> str:
     """Start ``icecash till --data DATA`` as a real process, wait until it answers, stop it; its output."""
-    port = free_port()
-    log = logs / f"till-{port}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "icecash.cli", "till", "--data", str(data), "--port", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, log.read_text()
-                try:
-                    answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
-                    if answer.status_code == 200:
-                        assert answer.json()["service"] == "till"
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(15)
-    return log.read_text()
+    till = TillService(data, logs=logs)
+    try:
+        till.start()
+        assert httpx.get(f"{till.url}/api/v1/health", timeout=5).json()["service"] == "till"
+    finally:
+        till.stop()
+    return till.log.read_text()
 
 
 @pytest.mark.slow

@@ -279,15 +279,13 @@ def test_escpos_x_report_and_cash_moves_print_and_pulse_the_drawer(rig, till, cl
 def test_a_real_till_process_killed_after_a_lost_answer_reconciles_once(rig, tmp_path) -> None:
     """A real till process: the registrar fiscalises and dies before answering, the till is killed
     (SIGKILL) and restarted; the receipt is still there, read-only, and paying it again is reconciled."""
-    import os
-    import signal
     import subprocess
     import sys
-    import time
 
     import httpx
 
-    from tests.conftest import REPO, free_port
+    from tests.conftest import REPO
+    from tests.helpers import TillService
 
     shtrih = rig["shtrih"]
     shtrih.control("power-on")
@@ -305,28 +303,15 @@ def test_a_real_till_process_killed_after_a_lost_answer_reconciles_once(rig, tmp
     run("user", "add", "boss", "--role", "admin", "--password", "boss-pass")
     run("user", "add", "anna", "--role", "cashier", "--password", "anna-pass")
     run("price", "import", str(price))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/api/v1"
-
-    def start() -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-m", "icecash.cli", "till", "--data", str(data), "--port", str(port)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    return proc
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline and proc.poll() is None
-                time.sleep(0.1)
+    till = TillService(data, logs=tmp_path)
+    url = f"{till.url}/api/v1"
 
     def auth(login: str, password: str) -> dict:
         answer = httpx.post(f"{url}/auth/login", json={"login": login, "password": password}, timeout=30)
         assert answer.status_code == 200, answer.text
         return {"Authorization": f"Bearer {answer.json()['token']}"}
 
-    proc = start()
+    till.start()
     try:
         boss = auth("boss", "boss-pass")
         settings = {"printer": "fr", "printd_host": "127.0.0.1", "printd_port": str(rig["printd"].port),
@@ -338,10 +323,9 @@ def test_a_real_till_process_killed_after_a_lost_answer_reconciles_once(rig, tmp
         shtrih.control("power-loss-at FF45 after")
         failed = httpx.post(f"{url}/receipt/pay", json={"cash": "10"}, headers=anna, timeout=60)
         assert failed.status_code == 409 and failed.json()["error"]["code"] == "printer_error", failed.text
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
+        till.kill()
         shtrih.control("power-on")
-        proc = start()
+        till.start()
         current = httpx.get(f"{url}/receipt", headers=anna, timeout=30).json()
         assert current["uuid"] == receipt["uuid"] and current["status"] == "open"
         still = httpx.post(f"{url}/receipt/lines", json={"code": "9100"}, headers=anna, timeout=30)
@@ -351,8 +335,7 @@ def test_a_real_till_process_killed_after_a_lost_answer_reconciles_once(rig, tmp
         assert paid.json()["status"] == "paid" and paid.json()["print"]["reconciled"] is True
         assert sales(shtrih) == before + 1
     finally:
-        proc.terminate()
-        proc.wait(10)
+        till.stop()
 
 
 # --- releasing another user's receipt stuck in printing (admin) -----------------------------------------
