@@ -419,6 +419,8 @@ def test_write_spr_output():
         CatalogueRow(0, "1", "", "a\nb", True),
         CatalogueRow(0, "1", "", "日本", True),
         CatalogueRow(0, "1", "", "Вода", True, vat=VatRate.VAT20),
+        CatalogueRow(0, "1", "", "Вода", True, no_discount=True),
+        CatalogueRow(0, "1", "", "Вода", True, no_discount=False),  # "take the mark off" is no less lost
         CatalogueRow(0, "A1", "", "Вода", True),
         CatalogueRow(0, "1", "", "Вода", True, parent_code="x"),
     ],
@@ -573,6 +575,35 @@ def test_csv_comma_delimiter_and_decimal_comma_in_quotes():
     water, bread = result.rows
     assert (water.name, water.price, water.vat, water.weighed) == ("Вода, 1,5 л", 4550, VatRate.VAT10, True)
     assert (bread.price, bread.vat, bread.weighed) == (3000, None, False)
+
+
+def test_csv_no_discount_column_and_what_a_file_leaves_unknown():
+    text = (
+        "code;name;price;vat;no_discount;weighed\n"
+        "1;Сигареты;150;20;1;\n"
+        "2;Хлеб;30;;да;\n"
+        "3;Вода;45;10;нет;\n"
+        "4;Соль;20;;0;\n"
+        "5;Сахар;90;;;1\n"
+        "6;Чай;120;none;TRUE;\n"
+    )
+    rows = parse_csv(text.encode()).rows
+    assert [(r.vat, r.no_discount) for r in rows] == [
+        (VatRate.VAT20, True), (None, True), (VatRate.VAT10, False), (None, False), (None, None),
+        (VatRate.NONE, True),
+    ]  # fmt: skip
+    assert rows[4] == CatalogueRow(0, "5", "", "Сахар", True, price=9000, weighed=True)  # unknown: None
+    # no such column: unknown too; and a .spr has neither field
+    assert parse_csv("code;name;price\n1;Вода;45\n".encode()).rows[0].no_discount is None
+    spr_row = parse_spr(spr(GOOD_ITEM)).rows[0]
+    assert (spr_row.vat, spr_row.no_discount) == (None, None)
+
+
+@pytest.mark.parametrize("value", ["2", "может быть", "-1"])
+def test_csv_bad_no_discount_names_the_column(value):
+    error = refused(parse_csv, f"code;name;price;no_discount\n1;Вода;45;0\n2;Хлеб;30;{value}\n".encode())
+    assert [(e.line_no, e.field) for e in error.errors] == [(3, "no_discount")]
+    assert "да/нет" in error.errors[0].message_ru
 
 
 def test_csv_barcode_rows_and_header_case_and_column_order():

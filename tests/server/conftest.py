@@ -267,6 +267,76 @@ def prepare_till(data: Path, server_url: str, regid: str, idplace: int, nkassa: 
     return till
 
 
+class FedAndAlone:
+    """A real server process feeding a till (alpha 1/1, bound to list ``main``), and a till with the same demo
+    catalogue that loads the same files itself: a list on the server must leave the fed till as the files
+    leave the other one. :meth:`load` gives a file to both, the fed one by a price delta as it would get it."""
+
+    def __init__(self, tmp_path: Path):
+        from icecash.server.app import open_server
+        from icecash.till.sync import SyncAgent
+
+        with pytest.MonkeyPatch.context() as patch:
+            from icecash import security
+            from tests.helpers import FAST_HASHER
+
+            patch.setattr(security, "_hasher", FAST_HASHER)
+            self.server = open_server(tmp_path / "server")
+            self.secrets = secrets = two_firms(self.server)
+        self.tmp_path = tmp_path
+        self.process = ServerProcess(tmp_path / "server").start()
+        try:
+            self.fed = prepare_till(tmp_path / "fed", self.process.url, "alpha", 1, 1, secrets[("alpha", 1, 1)])
+            self.agent = SyncAgent(self.fed)
+            self.alone = prepare_till(tmp_path / "alone", "", "alpha", 1, 2, "unused")
+        except BaseException:
+            self.process.stop()
+            raise
+
+    def load(self, data: bytes, filename: str) -> None:
+        from icecash.core.pricefile import parse_price_file
+        from icecash.store.db import writing
+        from icecash.till.catalogue import import_price_file
+
+        self.server.push_price_list(None, "alpha", "main", parse_price_file(data, filename))
+        assert self.agent.run_job("price")
+        default_vat = self.alone.settings()["default_vat"]
+        with writing(self.alone.engine) as conn:
+            import_price_file(conn, parse_price_file(data, filename), default_vat)
+
+    def late_till(self):
+        """A till (alpha 2/1, same demo catalogue) that joins now: it gets the server's whole list at once."""
+        from icecash.till.sync import SyncAgent
+
+        till = prepare_till(self.tmp_path / "late", self.process.url, "alpha", 2, 1, self.secrets[("alpha", 2, 1)])
+        assert SyncAgent(till).run_job("price")
+        return till
+
+    def items(self, till, codes) -> dict[str, dict[str, Any]]:
+        """The catalogue rows of ``codes`` on ``till`` (``self.fed`` or ``self.alone``)."""
+        from sqlalchemy import select
+
+        from icecash.store.db import reading
+        from icecash.till.tables import catalogue
+
+        with reading(till.engine) as conn:
+            rows = {row.code: row._asdict() for row in conn.execute(select(catalogue).where(catalogue.c.code.in_(codes)))}
+        assert set(rows) == set(codes), f"missing: {set(codes) - set(rows)}"
+        return rows
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+@contextmanager
+def fed_and_alone(tmp_path: Path) -> Iterator[FedAndAlone]:
+    both = FedAndAlone(tmp_path)
+    try:
+        yield both
+    finally:
+        both.stop()
+
+
 class TillProcess(TillService):
     """``icecash till --data DIR --port P`` (the real till with its sync agent); kill() is SIGKILL."""
 

@@ -12,11 +12,7 @@ from __future__ import annotations
 import pytest
 
 from icecash.core.pricefile import parse_price_file
-from icecash.server.app import open_server
-from icecash.store.db import reading, writing
-from icecash.till.catalogue import import_price_file, item_by_code
-from icecash.till.sync import SyncAgent
-from tests.server.conftest import ServerProcess, prepare_till, till_of, two_firms
+from tests.server.conftest import fed_and_alone, till_of
 
 
 def spr(stock_mode: str, rows: dict[str, str], replace: bool = False) -> bytes:
@@ -68,27 +64,9 @@ def test_a_keep_file_with_only_other_stock_is_no_change(firms):
 
 @pytest.mark.slow
 def test_a_till_gets_the_stock_a_till_loading_the_files_itself_would_have(tmp_path):
-    with pytest.MonkeyPatch.context() as patch:
-        from icecash import security
-        from tests.helpers import FAST_HASHER
-
-        patch.setattr(security, "_hasher", FAST_HASHER)
-        server = open_server(tmp_path / "server")
-        secrets = two_firms(server)
-    process = ServerProcess(tmp_path / "server").start()
-    try:
-        synced = prepare_till(tmp_path / "synced", process.url, "alpha", 1, 1, secrets[("alpha", 1, 1)])
-        agent = SyncAgent(synced)
-        alone = prepare_till(tmp_path / "alone", "", "alpha", 1, 2, "unused")
+    with fed_and_alone(tmp_path) as both:
         for f in FILES:
-            server.push_price_list(None, "alpha", "main", parse_price_file(f, "p.spr"))
-            assert agent.run_job("price")  # a delta after each file, as the till would get it
-            with writing(alone.engine) as conn:
-                import_price_file(conn, parse_price_file(f, "p.spr"))
+            both.load(f, "p.spr")  # a delta after each file, as the till would get it
+        fed, alone = both.items(both.fed, AFTER), both.items(both.alone, AFTER)
         for code, stock in AFTER.items():
-            with reading(synced.engine) as conn:
-                got = item_by_code(conn, code).stock
-            with reading(alone.engine) as conn:
-                assert got == item_by_code(conn, code).stock == stock, code
-    finally:
-        process.stop()
+            assert fed[code]["stock"] == alone[code]["stock"] == stock, code

@@ -32,6 +32,7 @@ from icecash.till.app import create_app, open_till
 from icecash.till.service import Till
 from icecash.till.tables import catalogue, extra_barcodes
 from tests.conftest import login
+from tests.helpers import BREAD, CARD10, MILK
 
 API = "/api/v1"
 WATER_BC = make_ean13("460555000001")
@@ -316,6 +317,92 @@ def test_a_large_file_is_one_transaction(empty_till: Till) -> None:
     assert state(empty_till) == before
 
 
+# --- VAT and "no discount": kept unless the file says --------------------------------------------
+
+
+def vat_and_mark(till: Till) -> dict[str, tuple[str, bool]]:
+    """Each item's VAT rate and "no discount" mark."""
+    return {code: (row["vat"], bool(row["no_discount"])) for code, row in state(till)["rows"].items() if row["is_item"]}
+
+
+def csv(text: str, name: str = "p.csv") -> tuple[bytes, str]:
+    return text.encode(), name
+
+
+def test_an_update_without_vat_keeps_each_items_rate_and_a_new_item_gets_the_default(empty_till: Till) -> None:
+    empty_till.update_settings(None, {"default_vat": "20"})
+    load(empty_till, BASE)  # .spr: no VAT field, every item new: the default
+    assert vat_and_mark(empty_till) == {"101": ("20", False), "201": ("20", False), "202": ("20", False)}
+    load(empty_till, *csv("code;name;price;group;vat\n101;Вода 1,5 л;45;1;10\n202;Соль 1 кг;19.90;2;0\n"))
+    assert vat_and_mark(empty_till) == {"101": ("10", False), "201": ("20", False), "202": ("0", False)}
+    # a .spr price update: new prices, no VAT: the rates stay; a new item takes the default
+    load(empty_till, spr(item("101", "Вода 1,5 л", "47.00", "1", "5", WATER_BC), item("203", "Сахар 1 кг", "89.90", "2"),
+                         record="update"))
+    assert vat_and_mark(empty_till) == {"101": ("10", False), "201": ("20", False), "202": ("0", False),
+                                        "203": ("20", False)}
+    assert state(empty_till)["rows"]["101"]["price"] == 4700
+    # a CSV without a vat column, or with an empty cell: the same
+    load(empty_till, *csv("code;name;price;group\n101;Вода 1,5 л;48;1\n"))
+    load(empty_till, *csv("code;name;price;group;vat\n202;Соль 1 кг;21;2;\n204;Перец;30;2;\n"))
+    assert vat_and_mark(empty_till) == {"101": ("10", False), "201": ("20", False), "202": ("0", False),
+                                        "203": ("20", False), "204": ("20", False)}
+    # a file that names a rate changes it
+    load(empty_till, *csv("code;name;price;group;vat\n101;Вода 1,5 л;48;1;без НДС\n"))
+    assert vat_and_mark(empty_till)["101"] == ("none", False)
+
+
+@pytest.mark.parametrize("count", ["clear", "keep"])
+def test_replacing_the_catalogue_keeps_the_vat_and_mark_of_the_goods_that_stay(empty_till: Till, count: str) -> None:
+    empty_till.update_settings(None, {"default_vat": "20"})
+    load(empty_till, BASE)
+    load(empty_till, *csv("# stock=keep\ncode;name;price;group;vat;no_discount\n101;Вода 1,5 л;45;1;10;1\n"
+                          "201;Чай;120;21;0;да\n"))
+    replacing = [group("1", "Напитки"), group("2", "Бакалея"), item("101", "Вода 1,5 л", "46.00", "1", "7", WATER_BC),
+                 item("203", "Сахар 1 кг", "89.90", "2", "3")]
+    load(empty_till, spr(*replacing, count=count))  # 201 and 202 go
+    assert vat_and_mark(empty_till) == {"101": ("10", True), "203": ("20", False)}
+    assert stock(empty_till) == {"101": 100_000 if count == "keep" else 7000, "203": 3000}
+    # an item that went comes back as a new one: the default, no mark
+    load(empty_till, spr(*replacing, group("21", "Чай и кофе", "2"), item("201", "Чай", "120.00", "21"), count=count))
+    assert vat_and_mark(empty_till) == {"101": ("10", True), "201": ("20", False), "203": ("20", False)}
+    # a replacing CSV that names them sets them
+    load(empty_till, *csv("# replace=yes\nkind;code;name;price;group;vat;no_discount\ngroup;1;Напитки;;;;\n"
+                          "item;101;Вода 1,5 л;45;1;22;нет\nitem;301;Мыло;35;1;;1\n"))
+    assert vat_and_mark(empty_till) == {"101": ("22", False), "301": ("20", True)}
+
+
+def test_no_discount_comes_from_the_csv_and_a_spr_keeps_it(empty_till: Till) -> None:
+    load(empty_till, BASE)
+    load(empty_till, *csv("code;name;price;group;no_discount\n101;Вода 1,5 л;45;1;да\n201;Чай;120;21;1\n"
+                          "202;Соль 1 кг;19.90;2;0\n"))
+    assert {code: mark for code, (_vat, mark) in vat_and_mark(empty_till).items()} == {"101": True, "201": True,
+                                                                                      "202": False}
+    # .spr update and .spr replace: no field for it, the marks stay
+    load(empty_till, spr(item("101", "Вода 1,5 л", "47.00", "1", "5", WATER_BC), item("202", "Соль", "20.00", "2"),
+                         record="update"))
+    load(empty_till, BASE)
+    assert {code: mark for code, (_vat, mark) in vat_and_mark(empty_till).items()} == {"101": True, "201": True,
+                                                                                      "202": False}
+    # CSV: an empty cell keeps the mark, 0 takes it off
+    load(empty_till, *csv("code;name;price;group;no_discount\n101;Вода 1,5 л;45;1;\n201;Чай;120;21;нет\n"))
+    assert {code: mark for code, (_vat, mark) in vat_and_mark(empty_till).items()} == {"101": True, "201": False,
+                                                                                      "202": False}
+
+
+def test_a_large_update_mixing_known_and_unknown_values_keeps_each_rows_own(empty_till: Till) -> None:
+    """Rows with and without VAT or mark, over more than one insert chunk: each row keeps what it does not give."""
+    n = 6000
+    load(empty_till, *csv("kind;code;name;price;group;vat;no_discount\ngroup;9;Всё;;;;\n"
+                          + "".join(f"item;{100_000 + i};Товар {i};1;9;10;1\n" for i in range(n))))
+    cells = [("", ""), ("20", ""), ("", "0"), ("0", "1")]
+    load(empty_till, *csv("code;name;price;group;vat;no_discount\n"
+                          + "".join(f"{100_000 + i};Товар {i};2;9;{cells[i % 4][0]};{cells[i % 4][1]}\n" for i in range(n))))
+    expected = [("10", True), ("20", True), ("10", False), ("0", True)]
+    got = vat_and_mark(empty_till)
+    assert all(got[str(100_000 + i)] == expected[i % 4] for i in range(n))
+    assert {row["price"] for row in state(empty_till)["rows"].values() if row["is_item"]} == {200}
+
+
 # --- the API -------------------------------------------------------------------------------------
 
 
@@ -472,3 +559,22 @@ def test_a_replacing_file_without_items_leaves_the_catalogue_alone(client):
     assert answer.status_code == 400
     assert (answer.json()["error"]["code"], answer.json()["error"]["field"]) == ("empty_replacement", "file")
     assert client.get(f"{API}/catalogue", headers=headers).json() == before
+
+
+def test_a_no_discount_item_from_a_csv_gets_no_card_discount_and_keeps_its_vat(client):
+    """The audit's probe: milk (VAT 10) updated by a CSV without a vat column still sells with VAT 10; marked
+    "no discount" by the same CSV, it gets no card discount while bread beside it does."""
+    admin = login(client, "admin")
+    body = f"code;barcode;name;price;group;min_price;max_price;no_discount\n1001;{MILK};Молоко 3,2% 1 л;91.90;10;80;120;1\n"
+    answer = client.post(f"{API}/catalogue/import?filename=p.csv", content=body.encode(), headers=admin)
+    assert answer.status_code == 200, answer.text
+    milk = client.get(f"{API}/catalogue/items/1001", headers=admin).json()
+    assert (milk["price"], milk["vat"], milk["no_discount"]) == ("91.90", "10", True)
+    cashier = login(client, "kassir")
+    client.post(f"{API}/receipt/scan", json={"barcode": MILK}, headers=cashier)
+    client.post(f"{API}/receipt/scan", json={"barcode": BREAD}, headers=cashier)
+    view = client.put(f"{API}/receipt/card", json={"number": CARD10}, headers=cashier).json()
+    milk_line, bread_line = sorted(view["lines"], key=lambda ln: ln["line_no"])
+    assert (milk_line["vat"], milk_line["discount"], milk_line["total"]) == ("10", "0.00", "91.90")
+    assert (bread_line["discount"], bread_line["total"]) == ("5.49", "49.41")  # 54.90 − 10 %
+    assert view["total"] == "141.31"

@@ -73,6 +73,11 @@ class CatalogueRow:
 
     ``line_no`` says where the row came from and is left out of equality, so a re-parsed file
     compares equal to the one written.
+
+    ``vat`` and ``no_discount`` may be unknown (None): ``.spr`` has no field for them, and a CSV
+    may leave them out. Loading such a row keeps what the item already has (set earlier by a CSV,
+    the back office or the server) and gives an item new to the catalogue the till's default VAT
+    rate and no "no discount" mark: a price update must not wipe them.
     """
 
     line_no: int = field(compare=False)
@@ -87,12 +92,14 @@ class CatalogueRow:
     max_discount_bp: int = 0  # maximum manual discount, 20 % == 2000
     weighed: bool = False  # fractional quantities allowed
     department: int = 0
-    vat: VatRate | None = None  # None: the till's default rate
+    vat: VatRate | None = None  # None: not in the file (keep the item's rate; a new item: the till's default)
     alcohol: bool = False  # excise alcohol, needs an EGAIS mark
     litres_ml: int = 0  # volume in litres x 1000 (0.70 l == 700)
     stock: int = 0  # thousandths
     type: int = 0
     scheme: int = 0
+    # no card, manual or promotion discount on this item; None: not in the file (keep; a new item: False)
+    no_discount: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +197,7 @@ _SPR_NAMES = {
     "is_item": "istov",
     "coefficient": "koef",
     "vat": "vat",
+    "no_discount": "no_discount",
 }
 _SPR_FIELDS = (
     "id", "shk", "name", "litrag", "cena", "ostatok", "sheme", "real", "section",
@@ -199,7 +207,7 @@ _SPR_BARCODE_FIELDS = ("id", "shk", "name", "name2", "cena", "koef")
 
 CSV_COLUMNS = (
     "kind", "code", "barcode", "name", "price", "group", "min_price", "max_price", "max_discount",
-    "weighed", "department", "vat", "alcohol", "litres", "stock", "coefficient",
+    "weighed", "department", "vat", "alcohol", "litres", "stock", "coefficient", "no_discount",
 )  # fmt: skip
 CSV_REQUIRED = ("code", "name", "price")
 _CSV_NAMES = {
@@ -221,6 +229,7 @@ _CSV_NAMES = {
     "is_item": "kind",
     "coefficient": "coefficient",
     "vat": "vat",
+    "no_discount": "no_discount",
 }
 
 _FLAGS = {"1": True, "0": False, "": False}
@@ -366,6 +375,7 @@ class _Parser:
         self, code_raw: str, barcode: str, name: str, is_item: bool | None, parent_raw: str, price_raw: str,
         min_raw: str, max_raw: str, discount_raw: str, weighed_raw: str, alcohol_raw: str, department_raw: str,
         type_raw: str, scheme_raw: str, litres_raw: str, stock_raw: str, vat: VatRate | None, start: int | None = None,
+        no_discount: bool | None = None,
     ) -> None:  # fmt: skip
         """Check one item or group (``is_item`` None: its kind was bad and already reported) and keep it."""
         if start is None:
@@ -438,7 +448,7 @@ class _Parser:
         if len(self.errors) == start and is_item is not None:
             row = CatalogueRow(
                 self.line_no, code, barcode, name, is_item, parent, price, min_price, max_price,
-                max_discount, weighed, department, vat, alcohol, litres, stock, type_, scheme,
+                max_discount, weighed, department, vat, alcohol, litres, stock, type_, scheme, no_discount,
             )  # fmt: skip
             self.rows.append(row)
 
@@ -717,7 +727,8 @@ def _spr_code(value: str | None, what: str) -> str:
 def write_spr(price_file: PriceFile) -> bytes:
     """Write a :class:`PriceFile` as a cp1251 ``.spr`` with its header line (demo data, benchmarks).
 
-    ``.spr`` has no VAT column, so a row with a VAT rate is refused rather than silently dropped.
+    ``.spr`` has no VAT or "no discount" field, so a row that sets either is refused rather than
+    silently dropped (a dropped value would leave the till's instead).
     """
     header = price_file.header
     record = "clear" if header.replace_catalogue else "update"
@@ -730,6 +741,13 @@ def write_spr(price_file: PriceFile) -> bytes:
                 f"у товара {code} указана ставка НДС, а в .spr для неё нет поля",
                 f"item {code} has a VAT rate, which .spr has no field for",
                 field="vat",
+            )
+        if row.no_discount is not None:
+            raise InvalidInput(
+                "price_file_unwritable",
+                f"у товара {code} указан признак «без скидки», а в .spr для него нет поля",
+                f"item {code} has a no-discount flag, which .spr has no field for",
+                field="no_discount",
             )
         out.append(
             ";".join((
@@ -894,10 +912,13 @@ def _csv_row(parser: _Parser, raw: dict[str, str]) -> None:
             vat = parse_vat(vat_raw)
         except InvalidInput as exc:
             parser.error("vat", exc.message_ru, exc.message_en)
+    no_discount_raw = get("no_discount", "")  # empty: not given, the item keeps its mark
+    no_discount = parser.flag(no_discount_raw, "no_discount") if no_discount_raw else None
     parser.catalogue_row(
         get("code", ""), get("barcode", ""), get("name", ""), is_item, get("group", ""), get("price", ""),
         get("min_price", ""), get("max_price", ""), get("max_discount", ""), get("weighed", ""),
         get("alcohol", ""), get("department", ""), "", "", get("litres", ""), get("stock", ""), vat, start,
+        no_discount,
     )  # fmt: skip
 
 

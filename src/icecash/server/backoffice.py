@@ -143,10 +143,15 @@ class PriceRowIn(Strict):
     max_discount_bp: Annotated[int, Field(strict=True, ge=0, le=10_000)] = 0
     weighed: bool = False
     department: Annotated[int, Field(strict=True, ge=0, le=2_147_483_647)] = 0
-    vat: str | None = Field(default=None, max_length=8)
+    vat: str | None = Field(default=None, max_length=8,
+                            description="VAT rate; null or left out: an item the list holds keeps its rate, "
+                                        "a new one gets each till's default")
     alcohol: bool = False
     litres_ml: Annotated[int, Field(strict=True, ge=0, le=2_147_483_647)] = 0
     stock: Thousandths = 0
+    no_discount: bool | None = Field(default=None,
+                                     description="no card, manual or promotion discount on this item; null or left "
+                                                 "out: an item keeps its mark, a new one has none")
     extras: Annotated[list[tuple[str, str, Kopecks, Thousandths]], Field(max_length=100)] = []
 
 
@@ -186,7 +191,7 @@ def _price_file_of(parsed: PriceListIn) -> PriceFile:
         vat = parse_vat(r.vat, field=f"rows[{i}].vat") if r.vat else None
         rows.append(CatalogueRow(i + 1, r.code, r.barcode, r.name, r.is_item, r.parent_code, r.price, r.min_price,
                                  r.max_price, r.max_discount_bp, r.weighed, r.department, vat, r.alcohol, r.litres_ml,
-                                 r.stock))
+                                 r.stock, no_discount=r.no_discount))
         for barcode, ename, eprice, coefficient in r.extras:
             extras.append(ExtraBarcodeRow(i + 1, r.code, barcode, ename, eprice, coefficient))
     return PriceFile(PriceHeader(parsed.replace, parsed.stock_mode), rows, extras, "json")

@@ -183,7 +183,11 @@ def _check(pattern: re.Pattern[str], value: str, field: str, what_ru: str, what_
 
 # Price rows: the columns a till needs, in one order for the wire and for change detection.
 PRICE_FIELDS = ("parent_code", "is_item", "name", "barcode", "price", "min_price", "max_price", "max_discount_bp",
-                "weighed", "department", "vat", "alcohol", "litres_ml", "stock", "item_type", "scheme", "extras")
+                "weighed", "department", "vat", "alcohol", "litres_ml", "stock", "item_type", "scheme", "no_discount",
+                "extras")
+# Fields a file may leave unknown (None: .spr has none, a CSV or JSON may leave them out): an item the list
+# holds keeps its value, a new one stores None, and a till keeps its own or takes its default (as its import).
+KEPT_WHEN_UNKNOWN = ("vat", "no_discount")
 
 
 def price_row_values(row: CatalogueRow, extras: list[list[Any]]) -> dict[str, Any]:
@@ -192,7 +196,7 @@ def price_row_values(row: CatalogueRow, extras: list[list[Any]]) -> dict[str, An
         "price": row.price, "min_price": row.min_price, "max_price": row.max_price,
         "max_discount_bp": row.max_discount_bp, "weighed": row.weighed, "department": row.department,
         "vat": row.vat.value if row.vat is not None else None, "alcohol": row.alcohol, "litres_ml": row.litres_ml,
-        "stock": row.stock, "item_type": row.type, "scheme": row.scheme,
+        "stock": row.stock, "item_type": row.type, "scheme": row.scheme, "no_discount": row.no_discount,
         "extras": json.dumps(extras, ensure_ascii=False, separators=(",", ":")),
     }
 
@@ -550,6 +554,8 @@ class Server:
         The header's stock mode works on the list's stored stock as a till's own import works on its
         catalogue (``clear`` overwrites, ``keep`` leaves an item's stock alone, ``add`` adds a delivery;
         an item new to the list takes the file's stock): the tills then get the resulting stock.
+        A VAT rate or "no discount" mark the file leaves unknown (a ``.spr`` has neither) is kept as
+        the list holds it (:data:`KEPT_WHEN_UNKNOWN`).
         """
         _check(_LIST_NAME, name, "name", "Имя прайса", "Price list name")
         if price_file.header.replace_catalogue and not any(row.is_item for row in price_file.rows):
@@ -579,6 +585,9 @@ class Server:
                 values = price_row_values(row, extras)
                 if old is not None and not old.deleted:
                     values["stock"] = price_file.header.stock_mode.stock_after(old.stock, row.stock)
+                    for f in KEPT_WHEN_UNKNOWN:
+                        if values[f] is None:
+                            values[f] = getattr(old, f)
                 if old is None:
                     inserts.append({"price_list_id": list_id, "code": row.code, "deleted": False, "version": version, **values})
                 elif old.deleted or any(getattr(old, f) != values[f] for f in PRICE_FIELDS):
@@ -1350,8 +1359,13 @@ def _promotion_view(p: Any) -> dict[str, Any]:
 
 def _price_row_view(item: Any) -> dict[str, Any]:
     return {"code": item.code, **{f: (json.loads(item.extras) if f == "extras" else
-                                      bool(getattr(item, f)) if f in ("is_item", "weighed", "alcohol") else getattr(item, f))
+                                      bool(getattr(item, f)) if f in ("is_item", "weighed", "alcohol") else
+                                      _maybe_bool(getattr(item, f)) if f == "no_discount" else getattr(item, f))
                                   for f in PRICE_FIELDS}}
+
+
+def _maybe_bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
 
 
 def _actor(row: Any, csrf: str) -> Actor:

@@ -250,6 +250,7 @@ price_items = Table(
     Column("stock", BigInteger, nullable=False, default=0),
     Column("item_type", Integer, nullable=False, default=0),
     Column("scheme", Integer, nullable=False, default=0),
+    Column("no_discount", Boolean, nullable=True),  # None (as vat): no file said; the tills keep their own
     Column("extras", Text, nullable=False, default="[]"),  # JSON: [[barcode, name, price, coefficient], ...]
     Column("deleted", Boolean, nullable=False, default=False),  # a tombstone, so deltas can say "gone"
     Column("version", BigInteger, nullable=False),

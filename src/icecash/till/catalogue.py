@@ -155,7 +155,18 @@ def catalogue_size(conn: Connection) -> dict[str, int]:
 # --- import --------------------------------------------------------------------------------------
 
 
+# Columns a file may leave unknown (CatalogueRow None: .spr has no field for them, a CSV may leave
+# them out): an item already in the catalogue keeps its value, a new one takes what _row_values gives.
+KEPT_WHEN_UNKNOWN = ("vat", "no_discount")
+
+
+def _unknown_columns(row: CatalogueRow) -> tuple[str, ...]:
+    """The columns of :data:`KEPT_WHEN_UNKNOWN` that this row leaves unknown."""
+    return tuple(name for name in KEPT_WHEN_UNKNOWN if getattr(row, name) is None)
+
+
 def _row_values(row: CatalogueRow, default_vat: str) -> dict[str, Any]:
+    """The catalogue row as a new item gets it: an unknown VAT is the till's default, an unknown mark off."""
     return {
         "code": row.code,
         "parent_code": row.parent_code,
@@ -175,7 +186,7 @@ def _row_values(row: CatalogueRow, default_vat: str) -> dict[str, Any]:
         "stock": row.stock,
         "item_type": row.type,
         "scheme": row.scheme,
-        "no_discount": getattr(row, "no_discount", False),
+        "no_discount": bool(row.no_discount),
     }
 
 
@@ -225,6 +236,38 @@ def _insert_many(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> Non
     conn.execute(stmt, rows)
 
 
+def _upsert(stock_mode: StockMode, kept: tuple[str, ...]) -> Any:
+    """Insert by code, or update the item in place: its stock as :meth:`StockMode.stock_after` says (in
+    SQL), and the ``kept`` columns (unknown to the file) left as the item has them."""
+    stmt = sqlite_insert(catalogue)
+    updated = {c.name: stmt.excluded[c.name] for c in catalogue.columns if c.name != "code" and c.name not in kept}
+    if stock_mode is StockMode.KEEP:
+        updated["stock"] = catalogue.c.stock
+    elif stock_mode is StockMode.ADD:
+        updated["stock"] = catalogue.c.stock + stmt.excluded.stock
+    return stmt.on_conflict_do_update(index_elements=["code"], set_=updated)
+
+
+def _keep_for_staying_goods(
+    conn: Connection, values: list[dict[str, Any]], unknown: list[tuple[str, ...]], stock_mode: StockMode
+) -> None:
+    """Before a file replaces the catalogue: the goods that stay keep (or add to) their stock as the stock
+    mode says, and keep the columns the file leaves unknown (VAT, "no discount"), as an update would."""
+    keep_stock = stock_mode is not StockMode.CLEAR
+    if not keep_stock and not any(unknown):
+        return
+    columns = [catalogue.c.stock, *(catalogue.c[name] for name in KEPT_WHEN_UNKNOWN)]
+    held = {row.code: row for row in conn.execute(select(catalogue.c.code, *columns))}
+    for value, kept in zip(values, unknown):
+        old = held.get(value["code"])
+        if old is None:
+            continue
+        if keep_stock:
+            value["stock"] = stock_mode.stock_after(old.stock, value["stock"])
+        for name in kept:
+            value[name] = getattr(old, name)
+
+
 MAX_WARNINGS_SHOWN = 100
 
 
@@ -244,14 +287,10 @@ def import_price_file(conn: Connection, price_file: PriceFile, default_vat: str 
     if progress:
         progress(0, total)
     values = [_row_values(row, default_vat) for row in price_file.rows]
+    unknown = [_unknown_columns(row) for row in price_file.rows]
     stock_mode = price_file.header.stock_mode
     if price_file.header.replace_catalogue:
-        if stock_mode is not StockMode.CLEAR:
-            # replacing the catalogue still keeps (or adds to) the stock of the goods that stay
-            held = {code: stock for code, stock in conn.execute(select(catalogue.c.code, catalogue.c.stock))}
-            for value in values:
-                if value["code"] in held:
-                    value["stock"] = stock_mode.stock_after(held[value["code"]], value["stock"])
+        _keep_for_staying_goods(conn, values, unknown, stock_mode)
         conn.execute(delete(extra_barcodes))
         conn.execute(delete(catalogue))
     for start in range(0, len(values), CHUNK):
@@ -259,13 +298,12 @@ def import_price_file(conn: Connection, price_file: PriceFile, default_vat: str 
         if price_file.header.replace_catalogue:
             _insert_many(conn, catalogue.insert(), chunk)
         else:
-            stmt = sqlite_insert(catalogue)  # StockMode.stock_after, in SQL
-            updated = {c.name: stmt.excluded[c.name] for c in catalogue.columns if c.name != "code"}
-            if stock_mode is StockMode.KEEP:
-                updated["stock"] = catalogue.c.stock
-            elif stock_mode is StockMode.ADD:
-                updated["stock"] = catalogue.c.stock + stmt.excluded.stock
-            _insert_many(conn, stmt.on_conflict_do_update(index_elements=["code"], set_=updated), chunk)
+            # one upsert per set of unknown columns (a .spr: all rows alike), each keeping those columns
+            by_unknown: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for value, kept in zip(chunk, unknown[start : start + CHUNK]):
+                by_unknown.setdefault(kept, []).append(value)
+            for kept, rows in by_unknown.items():
+                _insert_many(conn, _upsert(stock_mode, kept), rows)
         done += len(chunk)
         if progress:
             progress(done, total)

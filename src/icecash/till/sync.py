@@ -520,13 +520,19 @@ class SyncAgent:
     # --- downloads applied atomically ------------------------------------------------------------------
 
     def apply_price(self, answer: dict[str, Any]) -> None:
-        """The server's price answer into the catalogue, with its version, in one transaction."""
+        """The server's price answer into the catalogue, with its version, in one transaction.
+
+        A row's ``vat`` and ``no_discount`` are null when no file pushed to the server gave them (an
+        older server sends no ``no_discount``): the till then keeps the item's own, as for a local file.
+        """
         rows, extras = [], []
         for n, r in enumerate(answer["rows"], 1):
             vat = VatRate(r["vat"]) if r.get("vat") else None
+            no_discount = r.get("no_discount")
             rows.append(CatalogueRow(n, r["code"], r["barcode"], r["name"], r["is_item"], r["parent_code"], r["price"],
                                      r["min_price"], r["max_price"], r["max_discount_bp"], r["weighed"], r["department"],
-                                     vat, r["alcohol"], r["litres_ml"], r["stock"], r["item_type"], r["scheme"]))
+                                     vat, r["alcohol"], r["litres_ml"], r["stock"], r["item_type"], r["scheme"],
+                                     None if no_discount is None else bool(no_discount)))
             for barcode, name, price, coefficient in r["extras"]:
                 extras.append(ExtraBarcodeRow(n, r["code"], barcode, name, price, coefficient))
         full = bool(answer["full"])
