@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from icecash.core.errors import InvalidInput
-from icecash.core.money import FULL_RATE, MAX_MONEY, QTY_SCALE, div_ceil, line_amount, rate_of
+from icecash.core.money import FULL_RATE, MAX_MONEY, QTY_SCALE, div_ceil, div_half_up, line_amount, rate_of
 from icecash.core.receipt import (
     Calculation,
     ItemSnapshot,
@@ -23,6 +23,7 @@ from icecash.core.receipt import (
     ReceiptKind,
     calculate,
     calculate_line,
+    pack_of,
     refund,
     return_total,
     settle,
@@ -413,3 +414,60 @@ def test_calculation_is_deterministic(receipt: list[LineInput], card: int) -> No
     assert (backwards.amount, backwards.discount, backwards.total, backwards.vat_totals) == (
         first.amount, first.discount, first.total, first.vat_totals,
     )
+
+
+# --- 9: packs sold under extra barcodes ----------------------------------------------------------
+
+coefficients = st.one_of(st.sampled_from([0, 1000, 2000, 6000, 12_000, 500, 333, 1500]), st.integers(1, 100_000))
+own_prices = st.one_of(st.just(0), prices)
+
+
+def pack_floor_holds(item: ItemSnapshot, k: int, pack: ItemSnapshot, price: int) -> bool:
+    """``price`` for the pack is at least k × the base min price, unless the pack's own price is lower."""
+    return price * QTY_SCALE >= min(item.min_price * k, pack.price * QTY_SCALE)
+
+
+@PROPS
+@given(items(), coefficients, own_prices)
+def test_pack_limits_are_the_scaled_limits_and_admit_the_packs_price(item: ItemSnapshot, coefficient: int, own: int) -> None:
+    pack = pack_of(item, coefficient, own_price=own)
+    k = coefficient or QTY_SCALE
+    assert pack.price == (own or div_half_up(item.price * k, QTY_SCALE))
+    # the floor: k × min rounded up, lowered only to the pack's own price
+    assert pack.min_price <= div_ceil(item.min_price * k, QTY_SCALE)
+    assert pack_floor_holds(item, k, pack, pack.min_price)
+    # the ceiling: 0 stays "no limit"; else k × max rounded down, raised only to the pack's own price
+    assert (pack.max_price == 0) == (item.max_price == 0)
+    if pack.max_price:
+        assert pack.max_price * QTY_SCALE <= max(item.max_price * k, pack.price * QTY_SCALE, QTY_SCALE)
+        assert pack.max_price >= pack.min_price
+    if pack.price > 0:  # what the barcode sells at is a valid price for it
+        assert validate_price(pack, pack.price) == pack.price
+    assert pack.litres_ml == div_half_up(item.litres_ml * k, QTY_SCALE)
+    assert pack.weighed == (item.weighed and k == QTY_SCALE)
+
+
+@PROPS
+@given(items(), coefficients, own_prices, rates, rates, st.data())
+def test_no_price_change_or_discount_takes_a_pack_below_k_times_min_price(
+    item: ItemSnapshot, coefficient: int, own: int, card: int, manual: int, data
+) -> None:
+    pack = pack_of(item, coefficient, own_price=own)
+    k = coefficient or QTY_SCALE
+    # any price a cashier tries: refused, or at least k × min (unless the pack's own price is lower)
+    tried = data.draw(st.integers(1, max(2, pack.price * 2, div_ceil(item.min_price * k, QTY_SCALE) * 2)))
+    try:
+        price = validate_price(pack, tried)
+    except InvalidInput:
+        price = pack.price
+    if price <= 0:
+        return  # no price: the till asks for one, which validate_price bounds as above
+    assert pack_floor_holds(item, k, pack, price)
+    quantity = data.draw(quantities(pack))
+    promo = data.draw(st.integers(0, line_amount(price, quantity)))
+    line = LineInput(pack, quantity, price, manual_discount_bp=manual, price_changed=price != pack.price, promo_discount=promo)
+    result = calculate_line(line, card)
+    # whatever discount applied (card, manual, promotion), the unit price stays above the pack's floor
+    assert result.final_price >= pack.min_price
+    assert pack_floor_holds(item, k, pack, result.final_price)
+    assert result.total * QTY_SCALE >= pack.min_price * quantity - QTY_SCALE // 2  # the registrar's rounding of the line

@@ -21,6 +21,7 @@ from icecash.core.receipt import (
     VatTotal,
     calculate,
     calculate_line,
+    pack_of,
     refund,
     return_total,
     settle,
@@ -29,6 +30,7 @@ from icecash.core.receipt import (
     validate_price,
     validate_quantity,
     validate_return_quantity,
+    validate_scale_label,
 )
 from icecash.core.vat import VatRate
 
@@ -90,6 +92,97 @@ class TestValidateQuantity:
 
     def test_field_name_is_passed_through(self) -> None:
         assert refused(validate_quantity, MILK, 0, "lines[2].quantity").field == "lines[2].quantity"
+
+
+class TestValidateScaleLabel:
+    def test_weighed_good_accepted(self) -> None:
+        assert validate_scale_label(CHEESE) is CHEESE
+
+    def test_piece_good_refused_even_for_whole_kilograms(self) -> None:
+        # the till checks the item, not the weight: a 1.000 kg label on milk is not one carton
+        error = refused(validate_scale_label, MILK)
+        assert (error.code, error.field) == ("scale_piece_good", "barcode")
+        assert "Молоко" in error.message_ru and "by the piece" in error.message_en
+
+
+# --- pack_of: what an extra barcode sells ------------------------------------------------------
+
+WATER = ItemSnapshot(code="1005", name="Вода питьевая 1,5 л", price=4500, min_price=3000, max_discount_bp=1000,
+                     vat=VatRate.VAT20, barcode="4601234000055")
+
+
+class TestPackOf:
+    def test_six_pack_scales_price_and_limits(self) -> None:
+        pack = pack_of(WATER, 6000, name="Вода питьевая 1,5 л, упаковка 6 шт", barcode="4601234001052")
+        assert (pack.price, pack.min_price, pack.max_price) == (27000, 18000, 0)  # max 0 stays "no limit"
+        assert (pack.name, pack.barcode, pack.code) == ("Вода питьевая 1,5 л, упаковка 6 шт", "4601234001052", "1005")
+        assert (pack.max_discount_bp, pack.vat, pack.weighed) == (1000, VatRate.VAT20, False)
+        # the audit's case: 35.00 for six bottles is refused, 180.00 is the floor
+        assert refused(validate_price, pack, 3500).code == "price_below_min"
+        assert validate_price(pack, 18000) == 18000
+        # and a discount card cannot take it below 6 × 30.00 either: 50 % of 270.00 stops at 180.00
+        assert calculate_line(line(pack), card_rate_bp=5000).total == 18000
+
+    def test_zero_coefficient_reads_as_one(self) -> None:
+        same = pack_of(WATER, 0)
+        assert (same.price, same.min_price, same.name, same.barcode) == (4500, 3000, WATER.name, WATER.barcode)
+
+    def test_own_price_wins_over_the_coefficient(self) -> None:
+        offer = pack_of(WATER, 1000, own_price=3900, name="Вода питьевая 1,5 л, акция")
+        assert (offer.price, offer.min_price, offer.name) == (3900, 3000, "Вода питьевая 1,5 л, акция")
+        own_six = pack_of(WATER, 6000, own_price=25000)
+        assert (own_six.price, own_six.min_price, own_six.name) == (25000, 18000, "Вода питьевая 1,5 л, 6 шт")
+
+    def test_own_price_below_the_scaled_min_is_its_own_floor(self) -> None:
+        cheap = pack_of(VODKA, 1000, own_price=9000)  # below the base min 95.00
+        assert (cheap.price, cheap.min_price, cheap.max_price) == (9000, 9000, 20000)
+        assert validate_price(cheap, 9000) == 9000
+        assert refused(validate_price, cheap, 8999).code == "price_below_min"
+
+    def test_own_price_above_the_scaled_max_is_its_own_ceiling(self) -> None:
+        dear = pack_of(VODKA, 1000, own_price=25000)
+        assert (dear.min_price, dear.max_price) == (9500, 25000)
+
+    def test_max_price_scales_down_and_min_up(self) -> None:
+        # 0.333 × vodka: price 100.00 → 33.30; min 95.00 → 31.635 → 31.64 (up); max 200.00 → 66.60
+        third = pack_of(VODKA, 333)
+        assert (third.price, third.min_price, third.max_price) == (3330, 3164, 6660)
+        # 0.5 × 45.01: price 22.505 → 22.51 (half-up); min 22.505 → 22.51 (up)
+        odd = pack_of(item(price=4501, min_price=4501, max_price=4501), 500)
+        assert (odd.price, odd.min_price, odd.max_price) == (2251, 2251, 2251)
+
+    def test_rounding_never_leaves_the_pack_price_outside_its_limits(self) -> None:
+        # 0.001 × 1.01 ₽ = 0.101 kopeck: the price rounds to 0 (the cashier must enter one), the floor
+        # up to 1 kopeck, and the max stays a limit (1 kopeck), never 0 = "no limit"
+        tiny = pack_of(item(price=101, min_price=101, max_price=101), 1)
+        assert (tiny.price, tiny.min_price, tiny.max_price) == (0, 1, 1)
+        # 0.001 × 10.00 ₽ = exactly 1 kopeck: price and floor agree
+        cheap = pack_of(item(price=1000, min_price=1000, max_price=0), 1)
+        assert (cheap.price, cheap.min_price, cheap.max_price) == (1, 1, 0)
+
+    def test_litres_scale_and_weighed_packs_are_pieces(self) -> None:
+        assert pack_of(item(alcohol=True, litres_ml=500), 6000).litres_ml == 3000
+        assert pack_of(item(litres_ml=333), 1500).litres_ml == 500  # 499.5 → 500
+        half = pack_of(CHEESE, 500)
+        assert (half.weighed, half.price, half.name) == (False, 6173, "Сыр весовой, 0,5 кг")  # 61.725 → 61.73
+        assert refused(validate_quantity, half, 1500).code == "fractional_quantity"
+        assert pack_of(CHEESE, 1000, own_price=9900).weighed is True  # an offer per kilogram stays weighed
+
+    @pytest.mark.parametrize(("own_name", "coefficient", "expected"), [
+        ("", 6000, "Вода питьевая 1,5 л, 6 шт"),
+        ("", 1500, "Вода питьевая 1,5 л, 1,5 шт"),
+        ("", 1000, "Вода питьевая 1,5 л"),
+        ("6 шт", 6000, "Вода питьевая 1,5 л, 6 шт"),  # IceCash2 price files often hold bare labels
+        ("акция", 1000, "Вода питьевая 1,5 л, акция"),
+        ("Вода питьевая 1,5 л, упаковка 6 шт", 6000, "Вода питьевая 1,5 л, упаковка 6 шт"),
+        ("ВОДА, упаковка", 6000, "ВОДА, упаковка"),  # names the item: kept as it is
+        ("  ", 2000, "Вода питьевая 1,5 л, 2 шт"),
+    ])
+    def test_name_says_what_was_sold(self, own_name: str, coefficient: int, expected: str) -> None:
+        assert pack_of(WATER, coefficient, name=own_name).name == expected
+
+    def test_long_names_fit_a_receipt_line(self) -> None:
+        assert len(pack_of(item(name="М" * 256), 6000, name="упаковка").name) == 256
 
 
 # --- validate_price ----------------------------------------------------------------------------

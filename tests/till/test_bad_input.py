@@ -114,7 +114,9 @@ CASES = [
     Bad("scale zero weight", "POST", "/receipt/scan", 400, "bad_scale_barcode", "barcode", {"barcode": scale("1003", 0)}),
     Bad("scale bad check digit", "POST", "/receipt/scan", 400, "bad_check_digit", "barcode", {"barcode": "2101003002501"}),
     Bad("scale unknown item", "POST", "/receipt/scan", 404, "unknown_code", "barcode", {"barcode": scale("9999", 100)}),
-    Bad("scale piece good", "POST", "/receipt/scan", 400, "fractional_quantity", "barcode", {"barcode": scale("1001", 250)}),
+    Bad("scale piece good", "POST", "/receipt/scan", 400, "scale_piece_good", "barcode", {"barcode": scale("1001", 250)}),
+    Bad("scale piece good whole kg", "POST", "/receipt/scan", 400, "scale_piece_good", "barcode", {"barcode": scale("1001", 1000)}),
+    Bad("scale multi-price piece good", "POST", "/receipt/scan", 400, "scale_piece_good", "barcode", {"barcode": scale("1005", 2000)}),
     # quantities
     Bad("negative quantity", "POST", "/receipt/scan", 400, "bad_quantity", "quantity", {"barcode": MILK, "quantity": "-1"}),
     Bad("zero quantity", "POST", "/receipt/lines", 400, "bad_quantity", "quantity", {"code": "1001", "quantity": "0"}),

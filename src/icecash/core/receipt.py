@@ -19,7 +19,7 @@ The rounding rule (also in ``docs/admin/rounding.md``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from .errors import Conflict, InvalidInput
@@ -62,6 +62,62 @@ class ItemSnapshot:
     barcode: str = ""
     group_code: str | None = None
     no_discount: bool = False
+
+
+MAX_LINE_NAME = 256  # what a receipt line's name holds (till table receipt_lines)
+
+
+def _pack_size_text(coefficient: int, weighed: bool) -> str:
+    """'6 шт', '0,5 кг': how much of the base unit a pack holds, as a line name says it."""
+    whole, part = divmod(coefficient, QTY_SCALE)
+    size = str(whole) if not part else f"{whole},{part:03d}".rstrip("0")
+    return f"{size} {'кг' if weighed else 'шт'}"
+
+
+def _pack_name(item: ItemSnapshot, coefficient: int, own_name: str) -> str:
+    """What a pack's line is called: the barcode's own name when it names the item, else the item's
+    name followed by the bare label (``6 шт``, ``акция``) or by the pack size."""
+    own_name = own_name.strip()
+    words = item.name.split()
+    if own_name and (not words or words[0].strip(",.;:").casefold() in own_name.casefold()):
+        return own_name
+    suffix = own_name or (_pack_size_text(coefficient, item.weighed) if coefficient != QTY_SCALE else "")
+    return f"{item.name}, {suffix}"[:MAX_LINE_NAME] if suffix else item.name
+
+
+def pack_of(item: ItemSnapshot, coefficient: int, *, own_price: int = 0, name: str = "", barcode: str = "") -> ItemSnapshot:
+    """The snapshot of what an extra barcode sells: ``coefficient`` thousandths of ``item`` (0 reads as 1).
+
+    The line then describes the unit actually sold, so its price limits, discount floor and
+    promotions' litres hold for the whole pack (six bottles at min 30.00 never go below 180.00):
+
+    - price: ``own_price`` when it has one, else coefficient × base price, rounded half-up;
+    - min price: coefficient × base min, rounded up (a floor is never undercut by rounding), but not
+      above the pack's own price: the price a barcode sells at is always a valid price for it;
+    - max price: 0 stays "no limit"; else coefficient × base max, rounded down, but not below the
+      pack's own price;
+    - litres: scaled by the coefficient, rounded half-up; a pack of a weighed good (coefficient ≠ 1)
+      is sold by the piece;
+    - name: the barcode's own name when it names the item ("Вода питьевая 1,5 л, упаковка 6 шт"), else
+      the item's name and the bare label or the pack size ("Вода питьевая 1,5 л, 6 шт");
+    - barcode: the extra barcode.
+    """
+    k = coefficient if coefficient > 0 else QTY_SCALE
+    price = own_price if own_price > 0 else div_half_up(item.price * k, QTY_SCALE)
+    min_price = div_ceil(item.min_price * k, QTY_SCALE)
+    if price > 0:
+        min_price = min(min_price, price)
+    max_price = 0 if not item.max_price else max(item.max_price * k // QTY_SCALE, price, 1)
+    return replace(
+        item,
+        name=_pack_name(item, k, name),
+        price=price,
+        min_price=min_price,
+        max_price=max_price,
+        weighed=item.weighed and k == QTY_SCALE,
+        litres_ml=div_half_up(item.litres_ml * k, QTY_SCALE),
+        barcode=barcode or item.barcode,
+    )
 
 
 @dataclass(frozen=True)
@@ -140,6 +196,22 @@ def validate_quantity(item: ItemSnapshot, quantity: int, field_name: str = "quan
             field=field_name,
         )
     return quantity
+
+
+def validate_scale_label(item: ItemSnapshot, field_name: str = "barcode") -> ItemSnapshot:
+    """Only a weighed good is sold from a scale label: a label's weight is never a count of pieces.
+
+    Even a whole-kilogram label (1.000) on a piece good is refused, not sold as one piece: the
+    scale was set up for another item, or the label is a misprint.
+    """
+    if not item.weighed:
+        raise InvalidInput(
+            "scale_piece_good",
+            f"«{item.name}» продаётся поштучно: весовая этикетка для него не принимается",
+            f"'{item.name}' is sold by the piece: a scale label cannot sell it",
+            field=field_name,
+        )
+    return item
 
 
 def validate_price(item: ItemSnapshot, price: int, field_name: str = "price") -> int:

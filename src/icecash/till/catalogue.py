@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from icecash.core.errors import InvalidInput, NotFound
 from icecash.core.pricefile import CatalogueRow, LineError, PriceFile, PriceFileError, StockMode
-from icecash.core.receipt import ItemSnapshot
+from icecash.core.receipt import ItemSnapshot, pack_of
 from icecash.core.vat import VatRate
 from icecash.store.db import Prepared
 
@@ -24,9 +24,14 @@ CHUNK = 5000
 MAX_ITEMS_PER_PAGE = 200
 
 
-def snapshot_of(row: Any) -> ItemSnapshot:
-    """The selling snapshot of a catalogue row."""
-    return ItemSnapshot(
+def snapshot_of(row: Any, extra: Any | None = None) -> ItemSnapshot:
+    """The selling snapshot of a catalogue row, or of what one of its extra barcodes sells (``pack_of``).
+
+    Price files give every extra barcode a coefficient (empty or 0 reads as 1), so an own price
+    wins: ``#1005;…;акция;;39.00;0`` sells one bottle at 39.00, ``#1005;…;6 шт;;0;6`` six bottles
+    at six base prices, with six times the base min price as its floor.
+    """
+    item = ItemSnapshot(
         code=row.code,
         name=row.name,
         price=row.price,
@@ -42,6 +47,9 @@ def snapshot_of(row: Any) -> ItemSnapshot:
         group_code=row.parent_code,
         no_discount=bool(row.no_discount),
     )
+    if extra is None:
+        return item
+    return pack_of(item, extra.coefficient, own_price=extra.price, name=extra.name or "", barcode=extra.barcode or "")
 
 
 _SNAPSHOT_FIELDS = tuple(f.name for f in fields(ItemSnapshot))
@@ -100,31 +108,26 @@ def item_by_barcode(conn: Connection, barcode: str) -> tuple[Any, Any | None]:
     raise NotFound("unknown_barcode", f"Штрихкод {barcode} не найден", f"Barcode {barcode} is not in the catalogue", field="barcode")
 
 
-def price_options(conn: Connection, item: Any) -> list[dict[str, Any]]:
-    """The prices a multi-price item offers: its own, then each extra barcode's."""
+def price_choices(conn: Connection, item: Any) -> list[tuple[dict[str, Any], Any | None]]:
+    """The prices a multi-price item offers, its own first, each with the extra-barcode row it sells
+    (None: the base unit). Names and prices are those of the line each choice would make."""
     if not getattr(item, "has_extras", True):  # a row from item_by_code/item_by_barcode knows
         return []
     extras = _EXTRAS_OF_ITEM.all(conn, {"item_code": item.code})
     if not extras:
         return []
-    options = [{"option": "base", "name": item.name, "price": item.price, "barcode": item.barcode}]
+    choices: list[tuple[dict[str, Any], Any | None]] = [
+        ({"option": "base", "name": item.name, "price": item.price, "barcode": item.barcode}, None)
+    ]
     for extra in extras:
-        options.append(
-            {"option": str(extra.id), "name": extra.name or item.name, "price": extra_price(item, extra), "barcode": extra.barcode}
-        )
-    return options
+        pack = snapshot_of(item, extra)
+        choices.append(({"option": str(extra.id), "name": pack.name, "price": pack.price, "barcode": extra.barcode}, extra))
+    return choices
 
 
-def extra_price(item: Any, extra: Any) -> int:
-    """An extra barcode's price: its own price when it has one, else its coefficient times the base price.
-
-    Price files give every extra barcode a coefficient (empty or 0 reads as 1), so the own price must
-    win: ``#1005;…;акция;;39.00;0`` sells at 39.00, ``#1005;…;6 шт;;0;6`` at six base prices. A stored
-    coefficient of 0 (older rows) also means 1.
-    """
-    if extra.price > 0:
-        return extra.price
-    return (item.price * (extra.coefficient or 1000) + 500) // 1000
+def price_options(conn: Connection, item: Any) -> list[dict[str, Any]]:
+    """The prices a multi-price item offers: its own, then each extra barcode's."""
+    return [option for option, _ in price_choices(conn, item)]
 
 
 def search_items(conn: Connection, query: str = "", group: str | None = None, limit: int = 50, offset: int = 0) -> list[Any]:

@@ -36,6 +36,7 @@ from icecash.core.receipt import (
     validate_price,
     validate_quantity,
     validate_return_quantity,
+    validate_scale_label,
 )
 from icecash.core.roles import Role
 from icecash.core.vat import VatRate, vat_included
@@ -383,16 +384,17 @@ class Till:
                 if scanned is None:
                     classify_scan(barcode, ScanRules((), (), (), ()))  # check digit and length
                 row, extra = cat.item_by_barcode(conn, barcode)
-                base_price = cat.extra_price(row, extra) if extra is not None else None
                 if extra is None:
-                    base_price = self._chosen_price(conn, row, price_option)
+                    extra = self._chosen_extra(conn, row, price_option)
             else:
                 row = cat.item_by_code(conn, code)
-                base_price = self._chosen_price(conn, row, price_option)
-            item = cat.snapshot_of(row)
+                if scanned is not None:  # a scale label sells weighed goods only, even at 1.000 kg
+                    validate_scale_label(cat.snapshot_of(row))
+                extra = self._chosen_extra(conn, row, price_option)
+            item = cat.snapshot_of(row, extra)  # an extra barcode's: the pack's price, limits and name
             qty = quantity if quantity is not None else 1000
             validate_quantity(item, qty)
-            unit_price = base_price
+            base_price = unit_price = item.price
             price_changed = False
             if price is not None:
                 validate_price(item, price)
@@ -415,18 +417,19 @@ class Till:
             }
             return self._recalculated(conn, receipt, selected=line_no, lines=lines, new_line=new_line)
 
-    def _chosen_price(self, conn: Connection, row: Any, option: str | None) -> int:
-        options = cat.price_options(conn, row)
-        if not options:
-            return row.price
+    def _chosen_extra(self, conn: Connection, row: Any, option: str | None) -> Any | None:
+        """The extra-barcode row of the price option chosen for a multi-price item; None: the base unit."""
+        choices = cat.price_choices(conn, row)
+        if not choices:
+            return None
         if option is None:
             raise Conflict(
                 "choose_price", f"У «{row.name}» несколько цен: выберите одну", f"'{row.name}' has several prices: pick one",
-                field="price_option", options=[{**o, "price": format_money(o["price"])} for o in options],
+                field="price_option", options=[{**o, "price": format_money(o["price"])} for o, _ in choices],
             )
-        for candidate in options:
+        for candidate, extra in choices:
             if candidate["option"] == str(option):
-                return candidate["price"]
+                return extra
         raise InvalidInput("bad_price_option", f"Нет варианта цены {option!r}", f"No price option {option!r}", field="price_option")
 
     def change_line(self, user: User, line_no: int, *, quantity: int | None = None, price: int | None = None,
