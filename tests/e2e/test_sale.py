@@ -242,3 +242,24 @@ def test_a_promotion_discount_shows_its_reason(screen, new_user, till_service):
         assert screen.lines() == []
     finally:
         download(till_service, [])
+
+
+def test_loading_over_a_storno_only_receipt_keeps_it_cancelled(screen, new_user):
+    """Scan, storno, load a deferred receipt: the screen says the stornoed receipt was cancelled (not silently dropped)."""
+    screen.login(new_user("cashier"))
+    screen.scan(BREAD)
+    screen.key_rendered("[")
+    screen.scan(MILK)
+    screen.key_rendered("*")  # the only line stornoed: nothing live is left
+    assert screen.lines()[0]["storno"]
+    screen.key("]")
+    screen.page.wait_for_selector("#panel-body [data-load]")
+    screen.page.locator("#panel-body [data-load]").last.focus()  # this cashier's deferred bread (the newest)
+    screen.rendered(lambda: screen.key("Enter"))
+    assert [l["name"] for l in screen.lines()] == ["Хлеб Бородинский"]
+    assert "Чек №" in screen.message() and "отменён" in screen.message()
+    screen.shot("sale-load-over-storno")
+    screen.key("Delete")  # paid, so no open receipt is left behind
+    screen.page.wait_for_selector("#dlg-pay[open]")
+    screen.rendered(lambda: screen.key("Enter"))
+    assert screen.lines() == []

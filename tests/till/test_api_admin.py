@@ -3,9 +3,14 @@ the catalogue import and discount cards."""
 
 from __future__ import annotations
 
+import argon2
 import pytest
+from sqlalchemy import select
 
+import icecash.security as security
 from icecash.core.barcodes import make_ean13
+from icecash.store.db import reading
+from icecash.till.tables import users
 from tests.conftest import login
 from tests.helpers import API, MILK, ok, refused
 
@@ -162,6 +167,32 @@ def test_own_password_and_theme_but_not_role(client, seller, cashier):
     refused(client.post(f"{API}/auth/login", json={"login": "seller", "password": "seller"}), 400, "bad_credentials", "password")
     fresh = login(client, "seller", "n3w-pass")
     assert ok(client.get(f"{API}/auth/me", headers=fresh))["theme"] == "dark"
+
+
+def test_passwords_are_stored_as_argon2id_hashes(till, client, admin):
+    """users.password_hash holds an Argon2id hash of the password, never the password: for the demo's
+    users, a user an admin creates, and a password changed later; the till's real hasher is Argon2id
+    at a real cost (the tests swap in a cheap one, so its own import-time hash is read)."""
+    user_id = ok(client.post(f"{API}/users", json={"login": "hashed", "password": "first-Pa55", "role": "seller"},
+                             headers=admin), 201)["id"]
+
+    def stored() -> dict[str, str]:
+        with reading(till.engine) as conn:
+            return dict(conn.execute(select(users.c.login, users.c.password_hash)).all())
+
+    hashes = stored()
+    assert {"admin", "kassir", "seller", "hashed"} <= set(hashes)
+    assert all(h.startswith("$argon2id$") for h in hashes.values()), hashes
+    assert "first-Pa55" not in hashes["hashed"]
+    assert argon2.PasswordHasher().verify(hashes["hashed"], "first-Pa55")
+    ok(client.patch(f"{API}/users/{user_id}", json={"password": "second-Pa55"}, headers=admin))
+    changed = stored()["hashed"]
+    assert changed.startswith("$argon2id$") and changed != hashes["hashed"]
+    assert argon2.PasswordHasher().verify(changed, "second-Pa55")
+    with pytest.raises(argon2.exceptions.VerifyMismatchError):
+        argon2.PasswordHasher().verify(changed, "first-Pa55")
+    real = argon2.extract_parameters(security._DUMMY_HASH)  # made by the till's own hasher at import
+    assert real.type is argon2.Type.ID and real.memory_cost >= 19 * 1024 and real.time_cost >= 2
 
 
 def test_admin_resets_a_password_and_ends_its_sessions(client, admin, cashier):

@@ -6,12 +6,13 @@ Every expected amount is computed by hand in a comment next to it (kopecks, half
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from icecash.core.barcodes import make_ean13
-from icecash.till.tables import receipts, shifts
+from icecash.till.tables import receipts, shifts, z_reports
 from tests.conftest import login
 from tests.helpers import API, BREAD, CARD5, CARD10, MILK, VODKA, WATER, WATER_PROMO, WATER_SIX, ok, refused, scale
 
@@ -149,6 +150,31 @@ def test_multi_price_item(client, cashier):
             400, "bad_price_option", "price_option")
 
 
+def test_an_open_line_keeps_its_price_when_the_catalogue_is_reimported(client, admin, cashier):
+    """A line sells at the price it was scanned at (the item's snapshot on the line); a new price list
+    changes the next scan, not the lines already on an open receipt, nor after a recalculation."""
+    view = scan(client, cashier, MILK)
+    assert (line(view, 1)["price"], view["total"]) == ("89.90", "89.90")
+    csv = "code;name;price;barcode;group;min_price;max_price\n1001;Молоко 3,2% 1 л;95.00;4601234567893;10;80;120\n"
+    imported = ok(client.post(f"{API}/catalogue/import", params={"filename": "new-prices.csv"}, content=csv.encode(),
+                              headers={**admin, "content-type": "text/csv"}))
+    assert imported["items"] == 1
+    assert ok(client.get(f"{API}/catalogue/items/1001", headers=cashier))["price"] == "95.00"
+    view = ok(client.get(f"{API}/receipt", headers=cashier))
+    assert (line(view, 1)["price"], view["total"]) == ("89.90", "89.90")
+    view = scan(client, cashier, MILK)
+    # 89.90 (the old line) + 95.00 (the new scan) = 184.90
+    assert [(ln["code"], ln["price"]) for ln in view["lines"]] == [("1001", "89.90"), ("1001", "95.00")]
+    assert view["total"] == "184.90"
+    # a change of another line recalculates the receipt: the old line keeps its price
+    view = ok(client.patch(f"{API}/receipt/lines/2", json={"quantity": "2"}, headers=cashier))
+    # 89.90 + 2 × 95.00 = 279.90
+    assert ([ln["price"] for ln in view["lines"]], view["total"]) == (["89.90", "95.00"], "279.90")
+    paid = pay(client, cashier, cash="279.90")
+    stored = ok(client.get(f"{API}/receipts/{paid['uuid']}", headers=cashier))
+    assert [(ln["price"], ln["total"]) for ln in stored["lines"]] == [("89.90", "89.90"), ("95.00", "190.00")]
+
+
 # --- discount cards ----------------------------------------------------------------------------
 
 
@@ -230,11 +256,48 @@ def test_seller_defers_cashier_loads_and_pays(client, seller, cashier, admin):
 def test_load_replaces_an_empty_current_receipt(client, seller, cashier):
     scan(client, seller, BREAD)
     deferred = ok(client.post(f"{API}/receipt/defer", headers=seller))
-    scan(client, cashier, MILK)
-    ok(client.post(f"{API}/receipt/lines/1/storno", headers=cashier))  # only a cancelled line left
+    empty = ok(client.post(f"{API}/receipt", headers=cashier))  # opened, never a line
     loaded = ok(client.post(f"{API}/receipts/{deferred['uuid']}/load", headers=cashier))
     assert loaded["uuid"] == deferred["uuid"]
     assert ok(client.get(f"{API}/receipt", headers=cashier))["uuid"] == deferred["uuid"]
+    # a receipt that never had a line leaves nothing to keep: it is dropped, as cancel() drops it
+    refused(client.get(f"{API}/receipts/{empty['uuid']}", headers=cashier), 404, "unknown_receipt", "uuid")
+    assert ok(client.get(f"{API}/receipts", params={"status": "cancelled"}, headers=cashier)) == []
+
+
+def test_load_keeps_a_storno_only_current_receipt_as_cancelled(client, seller, cashier):
+    """Scan, storno, load a deferred receipt: the stornoed sale stays on record as a cancelled receipt.
+
+    Scanning and then stornoing everything is a way to hide a sale; the trace must survive the load,
+    exactly as cancel() would leave it: numbered, in the shift, pending upload, counted in the Z.
+    """
+    scan(client, seller, BREAD)
+    deferred = ok(client.post(f"{API}/receipt/defer", headers=seller))
+    current = scan(client, cashier, MILK)
+    ok(client.post(f"{API}/receipt/lines/1/storno", headers=cashier))  # only a cancelled line left
+    loaded = ok(client.post(f"{API}/receipts/{deferred['uuid']}/load", headers=cashier))
+    assert (loaded["uuid"], loaded["status"], loaded["total"]) == (deferred["uuid"], "open", "54.90")
+    kept = ok(client.get(f"{API}/receipts/{current['uuid']}", headers=cashier))
+    me = ok(client.get(f"{API}/auth/me", headers=cashier))
+    assert (kept["status"], kept["number"], kept["total"], kept["cashier_id"]) == ("cancelled", 1, "0.00", me["id"])
+    assert kept["upload_state"] == "pending" and kept["closed_at"]
+    assert [(ln["code"], ln["storno"]) for ln in kept["lines"]] == [("1001", True)]
+    assert [r["uuid"] for r in ok(client.get(f"{API}/receipts", params={"status": "cancelled"}, headers=cashier))] == [
+        current["uuid"]
+    ]
+    # the loaded receipt is paid as usual; the Z counts the sale and the cancel
+    pay(client, cashier, cash="54.90")
+    z = ok(client.post(f"{API}/reports/z", headers=cashier))
+    assert (z["cancels_count"], z["cancels_total"]) == (1, "0.00")
+    assert (z["sales_count"], z["sales_total"]) == (1, "54.90")
+    # a current receipt with a live line is still refused, and stays as it was
+    scan(client, seller, VODKA)
+    again = ok(client.post(f"{API}/receipt/defer", headers=seller))
+    scan(client, cashier, MILK)
+    scan(client, cashier, BREAD)
+    ok(client.post(f"{API}/receipt/lines/1/storno", headers=cashier))
+    refused(client.post(f"{API}/receipts/{again['uuid']}/load", headers=cashier), 409, "receipt_in_progress", "uuid")
+    assert ok(client.get(f"{API}/receipt", headers=cashier))["status"] == "open"
 
 
 def test_cancel_keeps_the_receipt_and_counts_it_in_z(client, cashier):
@@ -537,6 +600,27 @@ def test_z_totals_are_the_sums_of_the_receipts(client, till, cashier):
         2, 1, "499.00", night.date().isoformat()
     )
     assert [item["number"] for item in ok(client.get(f"{API}/reports/z", headers=cashier))] == [2, 1]
+
+
+def test_a_z_report_is_born_with_a_uuid_and_waits_for_upload(client, till, cashier):
+    """Like a finished receipt, a Z gets its UUID where it is born and waits 'pending' for the sync
+    agent (no server here: it stays so); an open receipt stays 'local', outside the Z."""
+    sale = _sell(client, cashier, [MILK], cash="100")
+    scan(client, cashier, BREAD)  # still open at the Z
+    z = ok(client.post(f"{API}/reports/z", headers=cashier))
+    assert uuid.UUID(z["uuid"]).version == 4 and z["upload_state"] == "pending"
+    assert ok(client.get(f"{API}/reports/z/{z['uuid']}", headers=cashier))["upload_state"] == "pending"
+    assert [(item["uuid"], item["upload_state"]) for item in ok(client.get(f"{API}/reports/z", headers=cashier))] == [
+        (z["uuid"], "pending")
+    ]
+    with till.engine.connect() as conn:
+        assert conn.execute(select(z_reports.c.uuid, z_reports.c.upload_state)).all() == [(z["uuid"], "pending")]
+    assert ok(client.get(f"{API}/receipts/{sale['uuid']}", headers=cashier))["upload_state"] == "pending"
+    assert ok(client.get(f"{API}/receipt", headers=cashier))["upload_state"] == "local"
+    # the next shift's Z: a UUID of its own
+    pay(client, cashier, cash="54.90")
+    z2 = ok(client.post(f"{API}/reports/z", headers=cashier))
+    assert z2["upload_state"] == "pending" and uuid.UUID(z2["uuid"]).version == 4 and z2["uuid"] != z["uuid"]
 
 
 def _age_shift(till, hours: float) -> None:

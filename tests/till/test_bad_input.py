@@ -227,6 +227,9 @@ CASES = [
     Bad("Z list bad date", "GET", "/reports/z", 422, INVALID, "date_to", params=(("date_to", "yesterday"),)),
     # catalogue
     Bad("search too long", "GET", "/catalogue/items", 422, INVALID, "q", params=(("q", "x" * 129),)),
+    Bad("search with NUL", "GET", "/catalogue/items", 422, INVALID, "q", params=(("q", "\x00zzzz"),)),
+    Bad("search with escape", "GET", "/catalogue/items", 422, INVALID, "q", params=(("q", "мол\x1b[2J"),)),
+    Bad("search with DEL", "GET", "/catalogue/items", 422, INVALID, "q", params=(("q", "zzzz\x7f"),)),
     Bad("search limit zero", "GET", "/catalogue/items", 422, INVALID, "limit", params=(("limit", "0"),)),
     Bad("search offset huge", "GET", "/catalogue/items", 422, INVALID, "offset", params=(("offset", "9" * 30),)),
     Bad("unknown item", "GET", "/catalogue/items/<script>", 404, "unknown_code", "code"),
@@ -427,6 +430,16 @@ def test_catalogue_search_takes_wildcards_literally(client, admin, cashier):
     assert client.get(f"{API}/catalogue", headers=cashier).json()["items"] == 204
     view = client.post(f"{API}/receipt/lines", json={"code": "9002"}, headers=cashier).json()
     assert view["lines"][0]["name"] == SQL
+
+
+def test_catalogue_search_refuses_control_characters_on_the_screen_too(env):
+    """A NUL cut the search pattern short and matched every item; the screen's search refuses it as the API does."""
+    cashier = env.heads["cashier"]
+    assert env.client.get(f"{API}/catalogue/items", params={"q": "zzzz"}, headers=cashier).json() == []
+    for q in ("\x00zzzz", "zzzz\x00", "\x07"):
+        assert_error(env.client.get("/ui/catalogue", params={"q": q}, headers=cashier), 422, INVALID, "q")
+    found = env.client.get("/ui/catalogue", params={"q": "Бородинский"}, headers=cashier)
+    assert found.status_code == 200 and "1002" in found.text and "1001" not in found.text
 
 
 def test_injection_in_settings_and_cards_is_stored_verbatim(client, admin, cashier):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
+import re
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -216,6 +219,62 @@ def test_bad_input_gives_a_message_not_a_traceback(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     nothing = icecash("till", "price", "import", empty, "--data", data)
     assert nothing.returncode != 0 and "the file is empty" in flat(nothing)
+
+
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
+
+
+def icecash_on_a_terminal(*args: str | Path, timeout: float = 120) -> tuple[int, str]:
+    """Run ``icecash`` with stdin, stdout and stderr on a real pseudo-terminal, as a person at a
+    console runs it (so rich draws its live progress bar); the exit code and all it wrote, escapes stripped."""
+    master, slave = os.openpty()
+    env = {**os.environ, "COLUMNS": "120", "LINES": "40", "TERM": "xterm-256color", "PYTHONUNBUFFERED": "1"}
+    for name in ("ICECASH_DATA", "NO_COLOR", "FORCE_COLOR", "TERM_PROGRAM", "CI", "GITHUB_ACTIONS"):
+        env.pop(name, None)
+    process = subprocess.Popen([str(ICECASH), *map(str, args)], stdin=slave, stdout=slave, stderr=slave,
+                               cwd=REPO, env=env, close_fds=True)
+    os.close(slave)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError as exc:  # EIO: every holder of the terminal's other end has closed it
+                if exc.errno != errno.EIO:
+                    raise
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        code = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        os.close(master)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    text = ANSI.sub("", b"".join(chunks).decode("utf-8", "replace"))
+    assert "Traceback" not in text, text
+    return code, text
+
+
+def test_price_import_on_a_terminal_shows_a_progress_bar(tmp_path: Path) -> None:
+    """On a terminal the import draws a bar with its label and "done/total" that reaches the end."""
+    rows = 3000
+    price = tmp_path / "big.csv"
+    price.write_text("code;name;price\n" + "".join(f"{50000 + n};Товар {n};{n % 500 + 1}.50\n" for n in range(rows)),
+                     encoding="utf-8")
+    data = tmp_path / "till"
+    code, text = icecash_on_a_terminal("till", "price", "import", price, "--data", data)
+    assert code == 0, text
+    assert "Загрузка / import" in text, text
+    assert f"{rows}/{rows}" in text, text  # the bar followed the import to its last row
+    assert "━" in text, text  # the bar itself
+    assert text.count("Загрузка / import") >= 2, text  # drawn live, frame after frame (a pipe gets the last one only)
+    assert f"Imported: {rows} items" in text, text
+    found = rows_by_code(data)
+    assert len(found) == rows
+    assert (found["50000"]["name"], found["50000"]["price"], found["52999"]["price"]) == ("Товар 0", 150, 50050)
 
 
 def test_user_add_creates_a_user_who_can_log_in(tmp_path: Path) -> None:

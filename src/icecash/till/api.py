@@ -16,7 +16,7 @@ from typing import Annotated, Any, Callable, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.security import APIKeyCookie, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from icecash import __version__
@@ -49,6 +49,19 @@ SECRET_MASK = "********"  # a secret setting's value as a cashier sees it
 router = APIRouter(prefix="/api/v1")
 
 
+def no_control_characters(value: str) -> str:
+    """Refuse a text with control characters (C0 or DEL): no keyboard or scanner types them, and a
+    NUL would cut a database pattern short (a search for "\0zzzz" would match everything)."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+# A text query parameter: refused by name (422 invalid_field) when it holds a control character.
+# Its Query(...) goes inside Annotated: as a default value, FastAPI would drop the validator.
+PlainText = Annotated[str, AfterValidator(no_control_characters)]
+
+
 class Strict(BaseModel):
     """A request body: unknown fields and control characters are refused by name."""
 
@@ -57,9 +70,7 @@ class Strict(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_control_characters(cls, value: Any) -> Any:
-        if isinstance(value, str) and any(ord(c) < 32 or ord(c) == 127 for c in value):
-            raise ValueError("control characters are not allowed")
-        return value
+        return no_control_characters(value) if isinstance(value, str) else value
 
 
 # --- auth ------------------------------------------------------------------------------------------
@@ -457,7 +468,7 @@ def catalogue_info(request: Request, user: CurrentUser) -> dict[str, Any]:
 
 @router.get("/catalogue/items", tags=["catalogue"], summary="Search items and groups by code, barcode or name")
 def catalogue_items(
-    request: Request, user: CurrentUser, q: str = Query(default="", max_length=128),
+    request: Request, user: CurrentUser, q: Annotated[PlainText, Query(max_length=128)] = "",
     group: str | None = Query(default=None, max_length=32, description="'' for the root, a group code for its children"),
     limit: int = Query(default=50, ge=1, le=200), offset: int = Query(default=0, ge=0, le=DB_INT_MAX),
 ) -> list[dict[str, Any]]:

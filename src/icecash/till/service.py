@@ -533,7 +533,9 @@ class Till:
                         "receipt_in_progress", "Сначала закончите или отложите текущий чек",
                         "Finish or defer the current receipt first", field="uuid",
                     )
-                conn.execute(delete(receipts).where(receipts.c.id == current.id))
+                # Only storno lines (or none) left: cancelled as by cancel(), so the storno stays on record.
+                refuse_if_printing(conn, current.id)
+                self._cancel_or_drop(conn, user, current)
             conn.execute(
                 update(receipts).where(receipts.c.id == row.id)
                 .values(status=ReceiptStatus.OPEN.value, owner_id=user.id, version=receipts.c.version + 1)
@@ -544,18 +546,27 @@ class Till:
         """Cancel the current receipt: kept as a cancelled receipt and counted in the Z."""
         with writing(self.engine) as conn:
             receipt = self._current_for_change(conn, user)
-            if not conn.execute(select(func.count()).where(receipt_lines.c.receipt_id == receipt.id)).scalar_one():
-                conn.execute(delete(receipts).where(receipts.c.id == receipt.id))
+            if not self._cancel_or_drop(conn, user, receipt):
                 return None
-            shift = self._shift_for_money(conn)
-            number = _next_number(conn)
-            conn.execute(
-                update(receipts).where(receipts.c.id == receipt.id).values(
-                    status=ReceiptStatus.CANCELLED.value, number=number, shift_id=shift.id, closed_at=self.clock(),
-                    cashier_id=user.id, upload_state="pending", version=receipts.c.version + 1,
-                )
-            )
             return self._view(conn, _receipt_by_id(conn, receipt.id))
+
+    def _cancel_or_drop(self, conn: Connection, user: User, receipt: Any) -> bool:
+        """Close ``receipt`` as cancelled by ``user`` (True), or delete it when it has no line at all (False).
+
+        A line cancelled by storno still counts: a scanned-then-stornoed sale must leave its trace
+        (a numbered cancelled receipt, uploaded and counted in the Z).
+        """
+        if not conn.execute(select(func.count()).where(receipt_lines.c.receipt_id == receipt.id)).scalar_one():
+            conn.execute(delete(receipts).where(receipts.c.id == receipt.id))
+            return False
+        shift = self._shift_for_money(conn)
+        conn.execute(
+            update(receipts).where(receipts.c.id == receipt.id).values(
+                status=ReceiptStatus.CANCELLED.value, number=_next_number(conn), shift_id=shift.id, closed_at=self.clock(),
+                cashier_id=user.id, upload_state="pending", version=receipts.c.version + 1,
+            )
+        )
+        return True
 
     def pay(self, user: User, cash: int = 0, card: int = 0, expected_version: int | None = None) -> dict[str, Any]:
         user.require(Role.CASHIER, "приём оплаты", "taking payment")

@@ -21,7 +21,7 @@ from icecash.store.db import reading
 from icecash.web import FastJSONResponse, run_quick
 
 from .. import printing
-from ..api import current_user, till_of
+from ..api import PlainText, current_user, till_of
 from ..catalogue import item_by_barcode, item_by_code, price_options, search_items
 from ..service import User
 from ..tables import catalogue as catalogue_table
@@ -250,7 +250,22 @@ def deferred_list(request: Request, user: UiUser) -> Response:
 
 @router.post("/ui/sale/load", response_class=HTMLResponse)
 def load(request: Request, user: UiUser, uuid: FormStr) -> Response:
-    return _act(request, user, None, lambda: till_of(request).load_deferred(user, uuid.strip()))
+    """Load a deferred receipt; a current receipt left with storno lines only is cancelled first, and the screen says so."""
+    till = till_of(request)
+    gettext = common.i18n.translations(common.i18n.language_of(user.language)).gettext
+    replaced = till.current(user)
+
+    def done(body: Any) -> dict[str, Any]:
+        if not replaced or not replaced["lines"]:  # none, or an empty one (simply dropped)
+            return {}
+        try:
+            cancelled = till.receipt(user, replaced["uuid"])
+        except DomainError:
+            return {}
+        if cancelled["status"] != "cancelled":
+            return {}
+        return {"info": gettext("Receipt No. %(number)s cancelled") % {"number": cancelled["number"]}}
+    return _act(request, user, None, lambda: till.load_deferred(user, uuid.strip()), done)
 
 
 @router.get("/ui/sale/last", response_class=HTMLResponse)
@@ -267,8 +282,11 @@ def last(request: Request, user: UiUser) -> Response:
 
 
 @router.get("/ui/catalogue", response_class=HTMLResponse)
-def catalogue_browser(request: Request, user: UiUser, q: str = "", group: str = "") -> Response:
-    """Groups and items: a group's children, or everything that matches the search (code, barcode, name)."""
+def catalogue_browser(request: Request, user: UiUser, q: PlainText = "", group: str = "") -> Response:
+    """Groups and items: a group's children, or everything that matches the search (code, barcode, name).
+
+    A search with a control character is refused (422, field ``q``), as the JSON API refuses it.
+    """
     q = q[:128]
     group = group[:32]
     till = till_of(request)
