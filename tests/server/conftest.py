@@ -20,8 +20,10 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from icecash.server.app import create_app, open_server
 from icecash.server.service import Server
 from icecash.store.db import make_engine
 from icecash.store.migrate import upgrade
@@ -161,6 +163,29 @@ def two_firms(server: Server) -> dict[str, Any]:
     server.create_user(None, "alpha-viewer", "alpha-view", "viewer", "alpha")
     server.create_user(None, "beta-admin", "beta-pass1", "admin", "beta")
     return secrets
+
+
+EX = "/api/v1/exchange"
+
+
+@pytest.fixture
+def env(tmp_path: Path, api_db_url: str):
+    """The server app in a TestClient, over each database of api_db_url: (server, till secrets, client)."""
+    server = open_server(tmp_path / "server", api_db_url)
+    secrets = two_firms(server)
+    try:
+        with TestClient(create_app(server), raise_server_exceptions=False) as client:
+            yield server, secrets, client
+    finally:
+        server.engine.dispose()
+
+
+def till_headers(client, secrets, regid="alpha", idplace=1, nkassa=1) -> dict[str, str]:
+    """A till's bearer header from the exchange's login (its secret from two_firms)."""
+    answer = client.post(f"{EX}/auth", json={"regid": regid, "idplace": idplace, "nkassa": nkassa,
+                                              "secret": secrets[(regid, idplace, nkassa)]})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
 def actor(server: Server, login: str, password: str):

@@ -8,37 +8,12 @@ malformed batch is refused whole naming the field, and the XML of a Z escapes wh
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import defusedxml.ElementTree as SafeET
 import pytest
-from fastapi.testclient import TestClient
 
-from icecash.server.app import create_app, open_server
 from tests.helpers import refused
-from tests.server.conftest import make_receipt, make_z, two_firms
-
-EX = "/api/v1/exchange"
-
-
-@pytest.fixture
-def env(tmp_path: Path, api_db_url: str):
-    """The server app over SQLite and over PostgreSQL (see conftest.api_db_url)."""
-    server = open_server(tmp_path / "server", api_db_url)
-    secrets = two_firms(server)
-    try:
-        with TestClient(create_app(server), raise_server_exceptions=False) as client:
-            yield server, secrets, client
-    finally:
-        server.engine.dispose()
-
-
-def till_headers(client, secrets, regid="alpha", idplace=1, nkassa=1) -> dict[str, str]:
-    answer = client.post(f"{EX}/auth", json={"regid": regid, "idplace": idplace, "nkassa": nkassa,
-                                              "secret": secrets[(regid, idplace, nkassa)]})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
+from tests.server.conftest import EX, make_receipt, make_z, till_headers
 
 def person(client, login, password) -> dict[str, str]:
     answer = client.post("/api/v1/auth/login", json={"login": login, "password": password})

@@ -10,20 +10,17 @@ compared with the same files loaded straight into a till, and a till joining aft
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from alembic import command
-from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
 from icecash.core.pricefile import parse_price_file
 from icecash.server import tables
-from icecash.server.app import create_app, open_server
 from icecash.store.db import make_engine, reading, writing
 from icecash.store.migrate import alembic_config, upgrade
 from tests.helpers import refused
-from tests.server.conftest import actor, fed_and_alone, till_of, two_firms
+from tests.server.conftest import actor, fed_and_alone, till_headers, till_of
 
 HEAD = "code;name;price;group;vat;no_discount\n"
 
@@ -77,17 +74,11 @@ def test_a_list_keeps_vat_and_mark_through_files_without_them(firms):
 
 
 @pytest.fixture
-def api(tmp_path: Path, api_db_url: str):
-    server = open_server(tmp_path / "server", api_db_url)
-    secrets = two_firms(server)
-    try:
-        with TestClient(create_app(server), raise_server_exceptions=False) as client:
-            admin = client.post("/api/v1/auth/login", json={"login": "alpha-admin", "password": "alpha-pass"}).json()
-            till = client.post("/api/v1/exchange/auth", json={"regid": "alpha", "idplace": 1, "nkassa": 1,
-                                                                "secret": secrets[("alpha", 1, 1)]}).json()
-            yield client, {"Authorization": f"Bearer {admin['token']}"}, {"Authorization": f"Bearer {till['token']}"}
-    finally:
-        server.engine.dispose()
+def api(env):
+    """The client, an alpha admin's header and till alpha 1/1's header."""
+    _server, secrets, client = env
+    admin = client.post("/api/v1/auth/login", json={"login": "alpha-admin", "password": "alpha-pass"}).json()
+    return client, {"Authorization": f"Bearer {admin['token']}"}, till_headers(client, secrets)
 
 
 def test_json_push_carries_no_discount_and_old_payloads_keep_it(api):
