@@ -263,3 +263,33 @@ def test_loading_over_a_storno_only_receipt_keeps_it_cancelled(screen, new_user)
     screen.page.wait_for_selector("#dlg-pay[open]")
     screen.rendered(lambda: screen.key("Enter"))
     assert screen.lines() == []
+
+
+def test_a_scale_label_on_a_weighed_multi_price_item_sells_its_weight_after_the_pick(screen, new_user, till_service):
+    """The label asks for a price; the pick (Enter) sells the label's 0.300 kg, not a kilogram."""
+    from sqlalchemy import select
+
+    from icecash.core.barcodes import make_ean13
+    from icecash.core.pricefile import parse_price_file
+    from icecash.store.db import reading
+    from icecash.till.tables import catalogue
+
+    with reading(till_service.engine) as conn:  # a weighed item no other test sells, its code fit for a label
+        weighed = conn.execute(
+            select(catalogue.c.code, catalogue.c.name, catalogue.c.price).where(
+                catalogue.c.is_item.is_(True), catalogue.c.weighed.is_(True), catalogue.c.price > 0)
+            .order_by(catalogue.c.code.desc())).all()
+    code, name, price = next(row for row in weighed if row.code.isdigit() and len(row.code) <= 5 and row.code != "1003")
+    spr = f"#IceCash=2.0;type=price;sheme_record=update;sheme_count=keep\r\n#{code};{make_ean13('460777000099')};;;0;0.5\r\n"
+    till_service.import_price_file(None, parse_price_file(spr.encode("cp1251"), "half.spr"))
+
+    screen.login(new_user("cashier"))
+    screen.scan(scale(code, 300))
+    screen.page.wait_for_selector("#dlg-panel[open] [data-option][data-quantity='0.300']")
+    screen.rendered(lambda: screen.key("Enter"))  # the first option: the item's own price
+    line = screen.lines()[-1]
+    assert (line["name"], line["qty"]) == (name, "0,300")
+    total = (price * 300 + 500) // 1000  # kopecks, half-up
+    assert money(line["total"]) == f"{total // 100},{total % 100:02d}"
+    screen.key("/")  # cancel the receipt (confirmed): no open receipt is left behind for the X/Z tests
+    screen.rendered(lambda: screen.page.click("#confirm-yes"))

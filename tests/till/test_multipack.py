@@ -158,3 +158,22 @@ def test_scale_label_on_a_piece_good_is_refused(client, cashier, code, grams):
     assert (cheese["code"], cheese["quantity"], cheese["total"]) == ("1003", "1.000", "650.00")
     assert last_line(scan(client, cashier, CHEESE))["code"] == "1003"
     assert last_line(scan(client, cashier, MILK))["quantity"] == "1.000"
+
+
+def test_a_scale_label_on_a_weighed_multi_price_item_keeps_its_weight_through_the_price_picker(client, cashier, packs):
+    """Cheese 1003 has a second price (CHEESE_HALF): its label asks for a price, and the answer carries
+    the label's weight, so picking a price sells 250 g, not the 1 kg a bare code would."""
+    label = scale("1003", 250)
+    asked = refused(client.post(f"{API}/receipt/scan", json={"barcode": label}, headers=cashier),
+                    409, "choose_price", "price_option")
+    assert (asked["details"]["code"], asked["details"]["quantity"]) == ("1003", "0.250")
+    sold = last_line(ok(client.post(f"{API}/receipt/lines", headers=cashier, json={
+        "code": "1003", "price_option": "base", "quantity": asked["details"]["quantity"]})))
+    assert (sold["quantity"], sold["amount"]) == ("0.250", "162.50")
+    # the cashier's screen: the picker's buttons carry the weight, and a pick sends it back
+    picker = client.post("/ui/sale/scan", data={"barcode": label}, headers=cashier)
+    assert picker.status_code == 200 and 'data-quantity="0.250"' in picker.text, picker.text[-2000:]
+    picked = client.post("/ui/sale/add", data={"code": "1003", "price_option": "base", "quantity": "0.250"}, headers=cashier)
+    assert picked.status_code == 200
+    lines = ok(client.get(f"{API}/receipt", headers=cashier))["lines"]
+    assert [(line["code"], line["quantity"]) for line in lines] == [("1003", "0.250"), ("1003", "0.250")]

@@ -370,6 +370,8 @@ class Till:
             except DomainError as exc:
                 if exc.field in ("code", "quantity"):  # the cashier scanned a label, not typed a code
                     exc.field = "barcode"
+                if exc.code == "choose_price":  # the price picked next goes with the label's weight
+                    exc.details.update(code=scan.item_code, quantity=format_quantity(scan.quantity))
                 raise
         return self.add_line(user, barcode=scan.text, quantity=quantity)
 

@@ -317,7 +317,7 @@
   $("#panel-body").addEventListener("click", (event) => {
     const add = event.target.closest("[data-add-code]");
     if (add) {
-      act("/ui/sale/add", { code: add.dataset.addCode, price_option: add.dataset.option || "" }).then(() => {
+      act("/ui/sale/add", { code: add.dataset.addCode, price_option: add.dataset.option || "", quantity: add.dataset.quantity || "" }).then(() => {
         if ($("#message").dataset.dialog !== "prices" && !stateError()) {
           $("#dlg-panel").close();
           if (add.dataset.weighed) openNumber("quantity"); // a weighed item from the list: its weight next

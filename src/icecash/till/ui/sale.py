@@ -112,8 +112,10 @@ def _act(request: Request, user: User, key: str | None, action: Callable[[], Any
         error = exc.as_dict()
     extra: dict[str, Any] = done(body) if (done is not None and error is None) else {}
     if error is not None and error.get("code") == "choose_price":  # not a refusal: a question, the picker opens
-        options = error.get("details", {}).get("options", [])
-        extra.update(dialog="prices", options=options, code=code or _code_of_options(till, options), name="",
+        details = error.get("details", {})
+        options = details.get("options", [])
+        extra.update(dialog="prices", options=options, code=code or details.get("code") or _code_of_options(till, options),
+                     quantity=details.get("quantity", ""), name="",
                      info=message_of(error, common.i18n.language_of(user.language)))
         error = None
     # The action's own answer is the receipt as it now stands; anything else: read it fresh.
@@ -146,9 +148,13 @@ async def scan(request: Request, user: UiUser, barcode: FormStr = "", key: Key =
 
 
 @router.post("/ui/sale/add", response_class=HTMLResponse)
-async def add(request: Request, user: UiUser, code: FormStr = "", price_option: FormStr = "", key: Key = None) -> Response:
+async def add(request: Request, user: UiUser, code: FormStr = "", price_option: FormStr = "", quantity: FormStr = "",
+              key: Key = None) -> Response:
+    """An item by code, at the picked price option; ``quantity``: a scale label's weight carried by the picker."""
     return await run_quick(lambda: _act(
-        request, user, key, lambda: till_of(request).add_line(user, code=code.strip(), price_option=price_option or None),
+        request, user, key, lambda: till_of(request).add_line(
+            user, code=code.strip(), price_option=price_option or None,
+            quantity=common.parse_form_quantity(quantity, "quantity", required=False)),
         code=code.strip(),
     ))
 
