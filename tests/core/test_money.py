@@ -19,6 +19,7 @@ from icecash.core.money import (
     div_half_up,
     format_money,
     format_quantity,
+    format_quantity_short,
     format_rate,
     line_amount,
     money_to_decimal,
@@ -420,3 +421,8 @@ def test_parse_money_either_returns_an_int_or_raises_value_error(text: str) -> N
     except ValueError:
         return
     assert isinstance(result, int) and not isinstance(result, bool)
+
+
+@pytest.mark.parametrize(("thousandths", "text"), [(2000, "2"), (250, "0.25"), (1500, "1.5"), (1, "0.001"), (10_000, "10")])
+def test_format_quantity_short_drops_only_trailing_zeros(thousandths: int, text: str) -> None:
+    assert format_quantity_short(thousandths) == text

@@ -166,7 +166,7 @@ def test_a_scale_label_on_a_weighed_multi_price_item_keeps_its_weight_through_th
     label = scale("1003", 250)
     asked = refused(client.post(f"{API}/receipt/scan", json={"barcode": label}, headers=cashier),
                     409, "choose_price", "price_option")
-    assert (asked["details"]["code"], asked["details"]["quantity"]) == ("1003", "0.250")
+    assert (asked["details"]["item_code"], asked["details"]["quantity"]) == ("1003", "0.250")
     sold = last_line(ok(client.post(f"{API}/receipt/lines", headers=cashier, json={
         "code": "1003", "price_option": "base", "quantity": asked["details"]["quantity"]})))
     assert (sold["quantity"], sold["amount"]) == ("0.250", "162.50")

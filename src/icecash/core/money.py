@@ -122,6 +122,11 @@ def format_quantity(thousandths: int) -> str:
     return f"{thousandths // 1000}.{thousandths % 1000:03d}"
 
 
+def format_quantity_short(thousandths: int) -> str:
+    """Thousandths without trailing zeros, as a receipt prints them: '2', '0.25', '1.5'."""
+    return format_quantity(thousandths).rstrip("0").rstrip(".")
+
+
 def format_rate(basis_points: int) -> str:
     """Basis points as '12.50'."""
     return _format_scaled(basis_points, 2)

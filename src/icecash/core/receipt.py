@@ -32,6 +32,7 @@ from .money import (
     div_half_up,
     format_money,
     format_quantity,
+    format_quantity_short,
     format_rate,
     line_amount,
     rate_of,
@@ -69,9 +70,7 @@ MAX_LINE_NAME = 256  # what a receipt line's name holds (till table receipt_line
 
 def _pack_size_text(coefficient: int, weighed: bool) -> str:
     """'6 шт', '0,5 кг': how much of the base unit a pack holds, as a line name says it."""
-    whole, part = divmod(coefficient, QTY_SCALE)
-    size = str(whole) if not part else f"{whole},{part:03d}".rstrip("0")
-    return f"{size} {'кг' if weighed else 'шт'}"
+    return f"{format_quantity_short(coefficient).replace('.', ',')} {'кг' if weighed else 'шт'}"
 
 
 def _pack_name(item: ItemSnapshot, coefficient: int, own_name: str) -> str:

@@ -467,7 +467,7 @@ DEVICE_CLASSES: dict[str, Any] = {"escpos": EscposDevice}
 
 def receipt_text(doc: ReceiptDoc, width: int) -> str:
     """A receipt as plain text lines of ``width`` characters: a registrar's non-fiscal copy."""
-    from icecash.core.money import format_money, format_quantity
+    from icecash.core.money import format_money, format_quantity_short
 
     def pair(left: str, right: str) -> str:
         room = max(1, width - len(right))
@@ -481,7 +481,7 @@ def receipt_text(doc: ReceiptDoc, width: int) -> str:
     out.append("-" * width)
     for i, line in enumerate(doc.lines, 1):
         out.append(f"{i}. {line.name}"[:width])
-        qty = format_quantity(line.quantity).rstrip("0").rstrip(".")
+        qty = format_quantity_short(line.quantity)
         out.append(pair(f"   {qty} x {format_money(line.price)}", f"={format_money(line.total)}"))
     out.append("-" * width)
     out.append(pair("ИТОГ", f"={format_money(doc.total)}"))

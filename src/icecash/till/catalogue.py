@@ -47,8 +47,11 @@ def snapshot_of(row: Any, extra: Any | None = None) -> ItemSnapshot:
         group_code=row.parent_code,
         no_discount=bool(row.no_discount),
     )
-    if extra is None:
-        return item
+    return item if extra is None else _pack(item, extra)
+
+
+def _pack(item: ItemSnapshot, extra: Any) -> ItemSnapshot:
+    """What extra barcode ``extra`` of ``item`` sells (``pack_of``)."""
     return pack_of(item, extra.coefficient, own_price=extra.price, name=extra.name or "", barcode=extra.barcode or "")
 
 
@@ -108,20 +111,19 @@ def item_by_barcode(conn: Connection, barcode: str) -> tuple[Any, Any | None]:
     raise NotFound("unknown_barcode", f"Штрихкод {barcode} не найден", f"Barcode {barcode} is not in the catalogue", field="barcode")
 
 
-def price_choices(conn: Connection, item: Any) -> list[tuple[dict[str, Any], Any | None]]:
-    """The prices a multi-price item offers, its own first, each with the extra-barcode row it sells
-    (None: the base unit). Names and prices are those of the line each choice would make."""
+def price_choices(conn: Connection, item: Any, base: ItemSnapshot | None = None) -> list[tuple[dict[str, Any], ItemSnapshot]]:
+    """The prices a multi-price item offers, its own first, each with the snapshot of what it sells
+    (``base``: the item's own, when the caller has it). Names and prices are the lines' they make."""
     if not getattr(item, "has_extras", True):  # a row from item_by_code/item_by_barcode knows
         return []
     extras = _EXTRAS_OF_ITEM.all(conn, {"item_code": item.code})
     if not extras:
         return []
-    choices: list[tuple[dict[str, Any], Any | None]] = [
-        ({"option": "base", "name": item.name, "price": item.price, "barcode": item.barcode}, None)
-    ]
+    base = base or snapshot_of(item)
+    choices = [({"option": "base", "name": item.name, "price": item.price, "barcode": item.barcode}, base)]
     for extra in extras:
-        pack = snapshot_of(item, extra)
-        choices.append(({"option": str(extra.id), "name": pack.name, "price": pack.price, "barcode": extra.barcode}, extra))
+        pack = _pack(base, extra)
+        choices.append(({"option": str(extra.id), "name": pack.name, "price": pack.price, "barcode": extra.barcode}, pack))
     return choices
 
 

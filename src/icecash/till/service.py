@@ -25,6 +25,7 @@ import re
 
 from icecash.core.money import MAX_MONEY, format_money, format_quantity, line_amount
 from icecash.core.receipt import (
+    ItemSnapshot,
     LineInput,
     ReceiptKind,
     calculate,
@@ -370,8 +371,6 @@ class Till:
             except DomainError as exc:
                 if exc.field in ("code", "quantity"):  # the cashier scanned a label, not typed a code
                     exc.field = "barcode"
-                if exc.code == "choose_price":  # the price picked next goes with the label's weight
-                    exc.details.update(code=scan.item_code, quantity=format_quantity(scan.quantity))
                 raise
         return self.add_line(user, barcode=scan.text, quantity=quantity)
 
@@ -386,14 +385,11 @@ class Till:
                 if scanned is None:
                     classify_scan(barcode, ScanRules((), (), (), ()))  # check digit and length
                 row, extra = cat.item_by_barcode(conn, barcode)
-                if extra is None:
-                    extra = self._chosen_extra(conn, row, price_option)
+                # an extra barcode sells its pack (price, limits, name); the item's own, a chosen price
+                item = cat.snapshot_of(row, extra) if extra is not None else self._chosen_item(conn, row, price_option, quantity)
             else:
                 row = cat.item_by_code(conn, code)
-                if scanned is not None:  # a scale label sells weighed goods only, even at 1.000 kg
-                    validate_scale_label(cat.snapshot_of(row))
-                extra = self._chosen_extra(conn, row, price_option)
-            item = cat.snapshot_of(row, extra)  # an extra barcode's: the pack's price, limits and name
+                item = self._chosen_item(conn, row, price_option, quantity, scale_label=scanned is not None)
             qty = quantity if quantity is not None else 1000
             validate_quantity(item, qty)
             base_price = unit_price = item.price
@@ -419,19 +415,28 @@ class Till:
             }
             return self._recalculated(conn, receipt, selected=line_no, lines=lines, new_line=new_line)
 
-    def _chosen_extra(self, conn: Connection, row: Any, option: str | None) -> Any | None:
-        """The extra-barcode row of the price option chosen for a multi-price item; None: the base unit."""
-        choices = cat.price_choices(conn, row)
+    def _chosen_item(self, conn: Connection, row: Any, option: str | None, quantity: int | None,
+                     scale_label: bool = False) -> ItemSnapshot:
+        """What a line of ``row`` sells: the item, or for a multi-price item the chosen option (its pack).
+
+        Without an option a multi-price item is refused with its options, its ``item_code`` and the
+        ``quantity`` asked for (a scale label's weight), to be sent back with the pick.
+        """
+        base = cat.snapshot_of(row)
+        if scale_label:  # a scale label sells weighed goods only, even at 1.000 kg
+            validate_scale_label(base)
+        choices = cat.price_choices(conn, row, base)
         if not choices:
-            return None
+            return base
         if option is None:
             raise Conflict(
                 "choose_price", f"У «{row.name}» несколько цен: выберите одну", f"'{row.name}' has several prices: pick one",
                 field="price_option", options=[{**o, "price": format_money(o["price"])} for o, _ in choices],
+                item_code=row.code, quantity=format_quantity(quantity) if quantity is not None else None,
             )
-        for candidate, extra in choices:
+        for candidate, item in choices:
             if candidate["option"] == str(option):
-                return extra
+                return item
         raise InvalidInput("bad_price_option", f"Нет варианта цены {option!r}", f"No price option {option!r}", field="price_option")
 
     def change_line(self, user: User, line_no: int, *, quantity: int | None = None, price: int | None = None,

@@ -17,7 +17,7 @@ from typing import Any
 from icecash.core.errors import InvalidInput
 from icecash.core.money import (
     format_money,
-    format_quantity,
+    format_quantity_short,
     line_amount,
     parse_money,
     parse_quantity,
@@ -202,7 +202,7 @@ def render_receipt(doc: ReceiptDocument, profile: EscposProfile | str = "80mm", 
     enc.rule()
     for number, line in enumerate(doc.lines, 1):
         enc.wrapped(f"{number}. {line.name}")
-        qty = format_quantity(line.quantity).rstrip("0").rstrip(".")
+        qty = format_quantity_short(line.quantity)
         enc.pair(f"   {qty} x {format_money(line.price)}", f"={format_money(line.gross)}")
         if line.discount:
             enc.pair("   Скидка", f"-{format_money(line.discount)}")

@@ -22,7 +22,7 @@ from icecash.web import FastJSONResponse, run_quick
 
 from .. import printing
 from ..api import PlainText, current_user, till_of
-from ..catalogue import item_by_barcode, item_by_code, price_options, search_items
+from ..catalogue import item_by_code, price_options, search_items
 from ..service import User
 from ..tables import catalogue as catalogue_table
 from ..tables import receipts, users
@@ -114,25 +114,13 @@ def _act(request: Request, user: User, key: str | None, action: Callable[[], Any
     if error is not None and error.get("code") == "choose_price":  # not a refusal: a question, the picker opens
         details = error.get("details", {})
         options = details.get("options", [])
-        extra.update(dialog="prices", options=options, code=code or details.get("code") or _code_of_options(till, options),
-                     quantity=details.get("quantity", ""), name="",
+        extra.update(dialog="prices", options=options, code=details.get("item_code") or code,
+                     quantity=details.get("quantity") or "", name="",
                      info=message_of(error, common.i18n.language_of(user.language)))
         error = None
     # The action's own answer is the receipt as it now stands; anything else: read it fresh.
     view = body if isinstance(body, dict) and body.get("status") == "open" and "lines" in body else till.current(user)
     return _answer(request, user, view, error=error, **extra)
-
-
-def _code_of_options(till: Any, options: list[dict[str, Any]]) -> str:
-    """The item code behind a multi-price refusal (its options name barcodes, the base one first)."""
-    with reading(till.engine) as conn:
-        for option in options:
-            if option.get("barcode"):
-                try:
-                    return item_by_barcode(conn, option["barcode"])[0].code
-                except DomainError:
-                    continue
-    return ""
 
 
 # The screen's everyday actions are short transactions: they run on the event loop (run_quick),
