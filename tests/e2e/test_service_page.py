@@ -19,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from icecash.till.sync import ERROR_KINDS
+from icecash.till.ui.service import ERROR_TEXTS
 from tests.conftest import free_port
 from tests.e2e.conftest import ARTIFACTS, Screen
 from tests.e2e.test_printing_ui import registrar  # noqa: F401  (the print service and the emulated Shtrih-M)
@@ -302,6 +304,11 @@ def test_the_screens_read_the_error_kind_not_the_text(screen, new_user, offline_
     row = screen.page.locator("tr[data-job=price]")
     assert row.get_attribute("data-error-kind") == "offline"
     assert row.locator(".job-why").inner_text() == "Сервер недоступен."
+
+
+def test_every_error_kind_has_its_text_under_the_jobs_row():
+    """The texts of the card follow the agent's vocabulary: a kind added without its text fails here."""
+    assert ERROR_TEXTS.keys() == ERROR_KINDS.keys()
 
 
 # --- an admin releases a cashier's receipt stuck in printing ------------------------------------------------

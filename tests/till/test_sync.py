@@ -7,11 +7,13 @@ that answers 503 to everything.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -21,7 +23,7 @@ from icecash.server.app import open_server
 from icecash.store.db import reading
 from icecash.till.app import create_app
 from icecash.till.catalogue import item_by_code
-from icecash.till.sync import SyncAgent, SyncError, sync_state
+from icecash.till.sync import SyncAgent, SyncError, Suspended, sync_state
 from tests.conftest import free_port, login
 from tests.till.failing_server import failing_server
 from tests.helpers import API, MILK
@@ -405,6 +407,126 @@ def test_sync_now_without_the_agents_thread_does_not_claim_to_sync(attached):
     till.update_settings(None, {"server_url": f"http://127.0.0.1:{free_port()}"})
     assert not agent.run_job("receipts")
     agent.sync_now()  # nobody will run the jobs: the state says what is, not what was asked
-    assert agent.status()["state"] == "ok" and agent.status()["requested"] == []
+    status = agent.status()
+    assert status["requested"] == [] and status["jobs"]["receipts"]["failures"] == 0  # the backoff forgotten ...
+    # ... but not the failure: its last run failed, so "error" with that kind, never "ok" with an error kind
+    assert (status["state"], status["error_kind"], status["error_job"]) == ("error", "offline", "receipts")
     agent.sync_all()
     assert agent.status()["state"] == "error" and agent.status()["error_kind"] == "offline"
+
+
+# --- how the till sorts the server's HTTP statuses (one classifier: sync._kind_of_status) -----------------
+
+
+def test_one_classifier_sorts_the_statuses_and_refused_is_its_kind():
+    expected = {400: "refused", 403: "refused", 404: "refused", 409: "refused", 413: "refused", 422: "refused",
+                401: "auth", 408: "timeout", 429: "server", 500: "server", 503: "server", 302: "server", None: "server"}
+    assert {status: SyncError("x", status).kind for status in expected} == expected
+    assert {status for status in expected if SyncError("x", status).refused} == {400, 403, 404, 409, 413, 422}
+    assert not Suspended("x", {}).refused and Suspended("x", {}).kind == "suspended"
+    assert SyncError("2 receipt(s) refused", kind="refused").refused
+
+
+class Gate:
+    """A real HTTP proxy in front of the central server that stops some calls as a proxy or a busy
+    server would: ``limit`` bytes for a receipts upload (over it: 413, as nginx's
+    ``client_max_body_size``), or ``answer`` {path: status} for every call to a path (e.g. 429).
+    ``uploads`` lists how many receipts each receipts upload it saw held."""
+
+    RECEIPTS = "/api/v1/exchange/receipts"
+
+    def __init__(self, upstream: str):
+        self.limit: int | None = None
+        self.answer: dict[str, int] = {}
+        self.uploads: list[int] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith(owner.RECEIPTS):
+                    owner.uploads.append(len(json.loads(body)["receipts"]))
+                status = owner.answer.get(self.path.split("?")[0])
+                if status is None and self.path.startswith(owner.RECEIPTS) and owner.limit and len(body) > owner.limit:
+                    status = 413
+                if status is not None:
+                    self._send(status, json.dumps({"error": {"code": f"gate_{status}", "message_en": "stopped"}}).encode())
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
+                answer = httpx.request(self.command, upstream + self.path, content=body, headers=headers, timeout=30)
+                self._send(answer.status_code, answer.content)
+
+            do_GET = do_POST  # noqa: N815
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+
+@pytest.fixture
+def gated(attached, central):
+    """``attached``, with the till talking to the server through a :class:`Gate`."""
+    till, agent, server = attached
+    gate = Gate(central[2].url)
+    threading.Thread(target=gate.httpd.serve_forever, daemon=True).start()
+    till.update_settings(None, {"server_url": gate.url})
+    try:
+        yield till, agent, server, gate
+    finally:
+        gate.httpd.shutdown()
+        gate.httpd.server_close()
+
+
+def test_a_batch_too_large_is_sent_receipt_by_receipt_and_none_is_lost(gated):
+    """413 is "refused" (never retried as it is, which would fail forever): the batch goes one by one;
+    a receipt too large alone waits in the outbox, named, and goes once the limit allows it."""
+    till, agent, _, gate = gated
+    uuids = [_sale(till)["uuid"] for _ in range(3)]
+    one = agent._pending_receipts(set())[:1]
+    gate.limit = len(json.dumps({"receipts": one}, ensure_ascii=False, separators=(",", ":")).encode()) + 300
+    assert agent.run_job("receipts")  # 413 for the three, then each alone: all sent in this one run
+    assert gate.uploads == [3, 1, 1, 1] and [_states(till)[u] for u in uuids] == ["sent"] * 3
+    # a receipt too large even alone: the others go, it stays pending (refused, named), and nothing loops
+    gate.uploads.clear()
+    big, small = _sale(till)["uuid"], _sale(till)["uuid"]
+    with sqlite3.connect(till.engine.url.database) as conn:
+        conn.execute("UPDATE receipts SET comment = ? WHERE uuid = ?", ("Ж" * 256, big))
+    assert not agent.run_job("receipts")
+    assert gate.uploads == [2, 1, 1] and _states(till)[big] == "pending" and _states(till)[small] == "sent"
+    status = agent.status()
+    assert (status["state"], status["error_kind"]) == ("error", "refused") and big in status["jobs"]["receipts"]["last_error"]
+    gate.limit = None  # the proxy's limit raised: the waiting receipt goes
+    assert agent.run_job("receipts") and _states(till)[big] == "sent" and agent.backlog()["receipts"] == 0
+
+
+def test_a_busy_server_is_retried_later_not_split_nor_refused(gated):
+    """429 (too many requests) is not a refusal of the data: one upload, the job fails as "server"
+    and backs off; the receipts wait whole in the outbox (not sent one by one, not marked refused)."""
+    till, agent, _, gate = gated
+    uuids = [_sale(till)["uuid"] for _ in range(3)]
+    gate.answer[Gate.RECEIPTS] = 429
+    assert not agent.run_job("receipts")
+    assert gate.uploads == [3] and {_states(till)[u] for u in uuids} == {"pending"}
+    assert agent.status()["error_kind"] == "server" and agent.status()["jobs"]["receipts"]["failures"] == 1
+    del gate.answer[Gate.RECEIPTS]
+    assert agent.run_job("receipts") and {_states(till)[u] for u in uuids} == {"sent"}
+
+
+@pytest.mark.parametrize(("status", "kind"), [(400, "auth"), (403, "auth"), (413, "auth"), (408, "timeout"),
+                                              (429, "server"), (502, "server"), (302, "server")])
+def test_a_failed_login_is_sorted_by_the_same_classifier(gated, status, kind):
+    """The server refusing the login (any 4xx but 408 and 429) is "auth"; busy, slow or failing are not."""
+    _, agent, _, gate = gated
+    gate.answer["/api/v1/exchange/auth"] = status
+    assert not agent.run_job("variables")
+    assert agent.status()["jobs"]["variables"]["error_kind"] == kind

@@ -117,8 +117,9 @@ class SyncError(Exception):
 
     @property
     def refused(self) -> bool:
-        """The server looked at the data and said no (retrying the same data will not help now)."""
-        return self.status is not None and 400 <= self.status < 500 and self.status not in (401, 408, 413, 429)
+        """The server looked at the data and said no (retrying the same data will not help now): a
+        refused batch of receipts is sent again one by one, the refused ones wait in the outbox."""
+        return self.kind == "refused"
 
 
 class Suspended(SyncError):
@@ -130,10 +131,6 @@ class Suspended(SyncError):
     def __init__(self, message: str, details: dict[str, Any]):
         super().__init__(message, 403, "suspended")
         self.details = details
-
-    @property
-    def refused(self) -> bool:
-        return False
 
 
 def _now() -> float:
@@ -304,8 +301,8 @@ class SyncAgent:
             "regid": s["regid"], "idplace": int(s["idplace"]), "nkassa": int(s["nkassa"]), "secret": self.secret()})
         if answer.status_code != 200:
             self._check_suspended(answer)
-            refused = 400 <= answer.status_code < 500 and answer.status_code not in (408, 429)  # not "busy", "slow"
-            raise SyncError(f"login refused: {_error_text(answer)}", answer.status_code, "auth" if refused else None)
+            kind = _kind_of_status(answer.status_code)  # the login is the data refused here: "auth"
+            raise SyncError(f"login refused: {_error_text(answer)}", answer.status_code, "auth" if kind == "refused" else kind)
         try:
             self._token = answer.json()["token"]
         except (ValueError, KeyError, TypeError):
@@ -582,9 +579,8 @@ class SyncAgent:
             jobs[name] = {"interval_s": int(self.interval(name)), "last_run": job.last_run, "last_ok": job.last_ok,
                           "last_error": job.last_error, "error_kind": job.error_kind, "failures": job.failures,
                           "next_in_s": max(0, round(job.next_due - now)) if configured else None}
-        failing = [job for job in self._jobs.values() if job.failures]
-        # the kind of the latest failure among the jobs whose last run failed (kept through a "sync now",
-        # which forgets the failures' count for the backoff, until each job has run again)
+        # the jobs whose last run failed (kept through a "sync now", which forgets the failures' count
+        # for the backoff, until each job has run again): they make the state "error" and its kind
         failed = [job for job in self._jobs.values() if job.last_error is not None]
         latest = max(failed, key=lambda job: job.run_no) if failed else None
         asked = running_requested or bool(requested)
@@ -595,7 +591,7 @@ class SyncAgent:
         elif self.suspended is not None:
             state = "suspended"
         else:
-            state = "error" if failing else "ok"
+            state = "error" if failed else "ok"
         versions = self.state()
         return {
             "state": state, "server_url": s.get("server_url", ""), "regid": s.get("regid", ""),
@@ -659,12 +655,18 @@ def _error_text(answer: httpx.Response) -> str:
 
 
 def _kind_of_status(status: int | None) -> str:
-    """The kind of an HTTP error answer: 401 auth, 408 timeout, 429 and 5xx server, another 4xx refused."""
+    """The kind (:data:`ERROR_KINDS`) of an HTTP error answer, the one place statuses are sorted:
+    401 auth, 408 timeout, 429 (busy), 5xx and anything not 4xx server, any other 4xx refused.
+
+    413 (a batch too large for the server or a proxy before it) is refused, not retried as it is:
+    the receipts are then sent one by one, so the batch drains and only a receipt too large alone
+    waits in the outbox (see ``_job_receipts``), instead of the same batch failing forever.
+    """
     if status == 401:
         return "auth"
     if status == 408:
         return "timeout"
-    if status is None or status == 429 or status >= 500:
+    if status is None or status == 429 or not 400 <= status < 500:
         return "server"
     return "refused"
 

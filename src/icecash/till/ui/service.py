@@ -30,6 +30,11 @@ UiUser = Annotated[User, Depends(current_user)]
 
 JOB_NAMES = {"receipts": N_("Receipts"), "z": N_("Z reports"), "price": N_("Price list"),
              "promotions": N_("Promotions"), "variables": N_("Server variables")}
+# What a job's failure was, by its kind (the same keys as icecash.till.sync.ERROR_KINDS), under its row.
+ERROR_TEXTS = {"offline": N_("The server cannot be reached."), "timeout": N_("The server answers too slowly."),
+               "auth": N_("The server refused the till's login."), "suspended": N_("Suspended by the server"),
+               "refused": N_("The server refused the data."), "server": N_("The server answered with an error."),
+               "internal": N_("A fault on the till itself: see the till's log.")}
 REFRESH_S = 3  # the admin's card
 SYNCING_REFRESH_S = 1  # ... while a sync runs: its end is shown as soon as it comes
 OFFLINE_KINDS = ("offline", "timeout")  # errors shown as "no connection" rather than "server error"
@@ -65,7 +70,7 @@ def sync_view(request: Request) -> dict[str, Any] | None:
 
 def _sync_values(request: Request) -> dict[str, Any]:
     sync = sync_view(request)
-    return {"sync": sync, "job_names": JOB_NAMES,
+    return {"sync": sync, "job_names": JOB_NAMES, "error_texts": ERROR_TEXTS,
             "refresh_s": SYNCING_REFRESH_S if sync and sync["shown"] == "syncing" else REFRESH_S}
 
 
