@@ -6,6 +6,7 @@ import io
 import re
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from icecash.core.errors import InvalidInput
 from icecash.core.money import MAX_MONEY, MAX_QUANTITY
 from icecash.core.pricefile import (
+    KEPT_WHEN_UNKNOWN,
     MAX_ERRORS,
     MAX_INT_FIELD,
     MAX_STOCK,
@@ -24,9 +26,11 @@ from icecash.core.pricefile import (
     PriceFileError,
     PriceHeader,
     StockMode,
+    merge_held,
     parse_csv,
     parse_price_file,
     parse_spr,
+    unknown_fields,
     write_spr,
 )
 from icecash.core.vat import VatRate
@@ -801,3 +805,30 @@ def test_doc_csv_example_parses_as_described():
 @pytest.mark.parametrize(("mode", "expected"), [(StockMode.CLEAR, 2_500), (StockMode.KEEP, 7_000), (StockMode.ADD, 9_500)])
 def test_stock_after_follows_the_files_stock_mode(mode: StockMode, expected: int) -> None:
     assert mode.stock_after(7_000, 2_500) == expected  # thousandths: 7 held, 2.5 in the file
+
+
+def test_unknown_fields_are_the_kept_ones_a_row_leaves_none():
+    assert KEPT_WHEN_UNKNOWN == ("vat", "no_discount")
+    row = CatalogueRow(1, "1", "", "Вода", True)
+    assert unknown_fields(row) == ("vat", "no_discount")  # a .spr row
+    assert unknown_fields(CatalogueRow(1, "1", "", "Вода", True, vat=VatRate.NONE)) == ("no_discount",)
+    assert unknown_fields(CatalogueRow(1, "1", "", "Вода", True, vat=VatRate.VAT20, no_discount=False)) == ()
+
+
+@pytest.mark.parametrize(("mode", "stock"), [(StockMode.CLEAR, 2_500), (StockMode.KEEP, 7_000), (StockMode.ADD, 9_500)])
+@pytest.mark.parametrize(
+    ("vat", "no_discount", "kept"),
+    [
+        (None, None, {"vat": "10", "no_discount": True}),  # both unknown: the held item's
+        (VatRate.NONE, None, {"vat": "none", "no_discount": True}),
+        (None, False, {"vat": "10", "no_discount": False}),  # False is known, not unknown
+        (VatRate.VAT20, False, {"vat": "20", "no_discount": False}),
+    ],
+)
+def test_merge_held_keeps_what_the_row_leaves_unknown_and_stock_as_the_mode_says(mode, stock, vat, no_discount, kept):
+    row = CatalogueRow(1, "1", "", "Вода", True, price=4550, stock=2_500, vat=vat, no_discount=no_discount)
+    new_vat = vat.value if vat is not None else None
+    values = {"code": "1", "price": 4550, "stock": 2_500, "vat": new_vat, "no_discount": no_discount}
+    held = SimpleNamespace(code="1", price=3000, stock=7_000, vat="10", no_discount=True)  # a stored row
+    merge_held(values, row, held, mode)
+    assert values == {"code": "1", "price": 4550, "stock": stock, **kept}

@@ -15,6 +15,7 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from .barcodes import GTIN_LENGTHS, gtin_check_digit, is_valid_gtin
 from .errors import InvalidInput
@@ -100,6 +101,23 @@ class CatalogueRow:
     scheme: int = 0
     # no card, manual or promotion discount on this item; None: not in the file (keep; a new item: False)
     no_discount: bool | None = None
+
+
+# The fields a CatalogueRow may leave unknown (None): loading keeps the held item's value (see CatalogueRow).
+KEPT_WHEN_UNKNOWN = ("vat", "no_discount")
+
+
+def unknown_fields(row: CatalogueRow) -> tuple[str, ...]:
+    """The fields of :data:`KEPT_WHEN_UNKNOWN` that this row leaves unknown."""
+    return tuple(name for name in KEPT_WHEN_UNKNOWN if getattr(row, name) is None)
+
+
+def merge_held(values: dict[str, Any], row: CatalogueRow, held: Any, stock_mode: StockMode) -> None:
+    """Update ``values`` (the stored form of ``row``) for an item already held as ``held`` (a stored row with
+    ``stock``, ``vat`` and ``no_discount``): stock as ``stock_mode`` says, unknown fields as held."""
+    values["stock"] = stock_mode.stock_after(held.stock, row.stock)
+    for name in unknown_fields(row):
+        values[name] = getattr(held, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -944,6 +962,7 @@ __all__ = [
     "CSV_COLUMNS",
     "CatalogueRow",
     "ExtraBarcodeRow",
+    "KEPT_WHEN_UNKNOWN",
     "LineError",
     "MAX_ERRORS",
     "MAX_INT_FIELD",
@@ -952,8 +971,10 @@ __all__ = [
     "PriceFileError",
     "PriceHeader",
     "StockMode",
+    "merge_held",
     "parse_csv",
     "parse_price_file",
     "parse_spr",
+    "unknown_fields",
     "write_spr",
 ]

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from icecash.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from icecash.core.pricefile import CatalogueRow, PriceFile
+from icecash.core.pricefile import CatalogueRow, PriceFile, merge_held
 from icecash.core.zreport import accounting_date
 from icecash.security import hash_password, new_token, token_digest, verify_password
 from icecash.store.db import reading, writing
@@ -185,9 +185,6 @@ def _check(pattern: re.Pattern[str], value: str, field: str, what_ru: str, what_
 PRICE_FIELDS = ("parent_code", "is_item", "name", "barcode", "price", "min_price", "max_price", "max_discount_bp",
                 "weighed", "department", "vat", "alcohol", "litres_ml", "stock", "item_type", "scheme", "no_discount",
                 "extras")
-# Fields a file may leave unknown (None: .spr has none, a CSV or JSON may leave them out): an item the list
-# holds keeps its value, a new one stores None, and a till keeps its own or takes its default (as its import).
-KEPT_WHEN_UNKNOWN = ("vat", "no_discount")
 
 
 def price_row_values(row: CatalogueRow, extras: list[list[Any]]) -> dict[str, Any]:
@@ -554,8 +551,9 @@ class Server:
         The header's stock mode works on the list's stored stock as a till's own import works on its
         catalogue (``clear`` overwrites, ``keep`` leaves an item's stock alone, ``add`` adds a delivery;
         an item new to the list takes the file's stock): the tills then get the resulting stock.
-        A VAT rate or "no discount" mark the file leaves unknown (a ``.spr`` has neither) is kept as
-        the list holds it (:data:`KEPT_WHEN_UNKNOWN`).
+        A VAT rate or "no discount" mark the file leaves unknown (a ``.spr`` has neither) is kept as the
+        list holds it (:func:`~icecash.core.pricefile.merge_held`); an item new to the list stores None,
+        and a till keeps its own value or takes its default, as its own import does.
         """
         _check(_LIST_NAME, name, "name", "Имя прайса", "Price list name")
         if price_file.header.replace_catalogue and not any(row.is_item for row in price_file.rows):
@@ -584,10 +582,7 @@ class Server:
                     extras = [] if replace or old is None else json.loads(old.extras)
                 values = price_row_values(row, extras)
                 if old is not None and not old.deleted:
-                    values["stock"] = price_file.header.stock_mode.stock_after(old.stock, row.stock)
-                    for f in KEPT_WHEN_UNKNOWN:
-                        if values[f] is None:
-                            values[f] = getattr(old, f)
+                    merge_held(values, row, old, price_file.header.stock_mode)
                 if old is None:
                     inserts.append({"price_list_id": list_id, "code": row.code, "deleted": False, "version": version, **values})
                 elif old.deleted or any(getattr(old, f) != values[f] for f in PRICE_FIELDS):
@@ -605,8 +600,6 @@ class Server:
             if inserts:
                 conn.execute(insert(price_items), inserts)
             if updates:
-                from sqlalchemy import bindparam
-
                 conn.execute(update(price_items).where(price_items.c.id == bindparam("item_id"))
                              .values({k: bindparam(k) for k in ("deleted", "version", *PRICE_FIELDS)}), updates)
             for start in range(0, len(gone), 500):
@@ -1357,15 +1350,22 @@ def _promotion_view(p: Any) -> dict[str, Any]:
             "then_text": p.then_text}
 
 
-def _price_row_view(item: Any) -> dict[str, Any]:
-    return {"code": item.code, **{f: (json.loads(item.extras) if f == "extras" else
-                                      bool(getattr(item, f)) if f in ("is_item", "weighed", "alcohol") else
-                                      _maybe_bool(getattr(item, f)) if f == "no_discount" else getattr(item, f))
-                                  for f in PRICE_FIELDS}}
-
-
 def _maybe_bool(value: Any) -> bool | None:
     return None if value is None else bool(value)
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+# How a stored price item's field goes on the wire (flags stored as integers by some databases); others as stored.
+_PRICE_FIELD_VIEW: dict[str, Callable[[Any], Any]] = {
+    "is_item": bool, "weighed": bool, "alcohol": bool, "no_discount": _maybe_bool, "extras": json.loads,
+}
+
+
+def _price_row_view(item: Any) -> dict[str, Any]:
+    return {"code": item.code, **{f: _PRICE_FIELD_VIEW.get(f, _as_is)(getattr(item, f)) for f in PRICE_FIELDS}}
 
 
 def _actor(row: Any, csrf: str) -> Actor:

@@ -12,7 +12,16 @@ from sqlalchemy import Connection, bindparam, delete, exists, func, or_, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from icecash.core.errors import InvalidInput, NotFound
-from icecash.core.pricefile import CatalogueRow, LineError, PriceFile, PriceFileError, StockMode
+from icecash.core.pricefile import (
+    KEPT_WHEN_UNKNOWN,
+    CatalogueRow,
+    LineError,
+    PriceFile,
+    PriceFileError,
+    StockMode,
+    merge_held,
+    unknown_fields,
+)
 from icecash.core.receipt import ItemSnapshot, pack_of
 from icecash.core.vat import VatRate
 from icecash.store.db import Prepared
@@ -160,16 +169,6 @@ def catalogue_size(conn: Connection) -> dict[str, int]:
 # --- import --------------------------------------------------------------------------------------
 
 
-# Columns a file may leave unknown (CatalogueRow None: .spr has no field for them, a CSV may leave
-# them out): an item already in the catalogue keeps its value, a new one takes what _row_values gives.
-KEPT_WHEN_UNKNOWN = ("vat", "no_discount")
-
-
-def _unknown_columns(row: CatalogueRow) -> tuple[str, ...]:
-    """The columns of :data:`KEPT_WHEN_UNKNOWN` that this row leaves unknown."""
-    return tuple(name for name in KEPT_WHEN_UNKNOWN if getattr(row, name) is None)
-
-
 def _row_values(row: CatalogueRow, default_vat: str) -> dict[str, Any]:
     """The catalogue row as a new item gets it: an unknown VAT is the till's default, an unknown mark off."""
     return {
@@ -254,23 +253,20 @@ def _upsert(stock_mode: StockMode, kept: tuple[str, ...]) -> Any:
 
 
 def _keep_for_staying_goods(
-    conn: Connection, values: list[dict[str, Any]], unknown: list[tuple[str, ...]], stock_mode: StockMode
+    conn: Connection, rows: list[CatalogueRow], values: list[dict[str, Any]], unknown: list[tuple[str, ...]],
+    stock_mode: StockMode,
 ) -> None:
     """Before a file replaces the catalogue: the goods that stay keep (or add to) their stock as the stock
-    mode says, and keep the columns the file leaves unknown (VAT, "no discount"), as an update would."""
-    keep_stock = stock_mode is not StockMode.CLEAR
-    if not keep_stock and not any(unknown):
-        return
+    mode says, and keep the columns the file leaves unknown (VAT, "no discount"), as an update would
+    (:func:`merge_held`). ``values`` are the rows' new values, ``unknown`` their :func:`unknown_fields`."""
+    if stock_mode is StockMode.CLEAR and not any(unknown):
+        return  # nothing held would change
     columns = [catalogue.c.stock, *(catalogue.c[name] for name in KEPT_WHEN_UNKNOWN)]
-    held = {row.code: row for row in conn.execute(select(catalogue.c.code, *columns))}
-    for value, kept in zip(values, unknown):
-        old = held.get(value["code"])
-        if old is None:
-            continue
-        if keep_stock:
-            value["stock"] = stock_mode.stock_after(old.stock, value["stock"])
-        for name in kept:
-            value[name] = getattr(old, name)
+    held = {item.code: item for item in conn.execute(select(catalogue.c.code, *columns))}
+    for row, value in zip(rows, values):
+        old = held.get(row.code)
+        if old is not None:
+            merge_held(value, row, old, stock_mode)
 
 
 MAX_WARNINGS_SHOWN = 100
@@ -292,10 +288,10 @@ def import_price_file(conn: Connection, price_file: PriceFile, default_vat: str 
     if progress:
         progress(0, total)
     values = [_row_values(row, default_vat) for row in price_file.rows]
-    unknown = [_unknown_columns(row) for row in price_file.rows]
+    unknown = [unknown_fields(row) for row in price_file.rows]
     stock_mode = price_file.header.stock_mode
     if price_file.header.replace_catalogue:
-        _keep_for_staying_goods(conn, values, unknown, stock_mode)
+        _keep_for_staying_goods(conn, price_file.rows, values, unknown, stock_mode)
         conn.execute(delete(extra_barcodes))
         conn.execute(delete(catalogue))
     for start in range(0, len(values), CHUNK):

@@ -68,8 +68,8 @@ def _redate(conn: sa.Connection, day_of: Callable[[sa.Row], date], skip: set[int
         rows = conn.execute(sa.select(receipts).where(receipts.c.id > after).order_by(receipts.c.id).limit(BATCH)).all()
         if not rows:
             return
-        changed = [{"receipt_id": r.id, "day": day_of(r)} for r in rows
-                   if r.till_id not in skip and r.business_date != day_of(r)]
+        days = ((r, day_of(r)) for r in rows if r.till_id not in skip)
+        changed = [{"receipt_id": r.id, "day": day} for r, day in days if r.business_date != day]
         if changed:
             conn.execute(update, changed)
         after = rows[-1].id
