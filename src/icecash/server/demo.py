@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from icecash.core.pricefile import CatalogueRow, PriceFile, PriceHeader, StockMode
+from icecash.core.pricefile import CatalogueRow, ExtraBarcodeRow, PriceFile, PriceHeader, StockMode
 from icecash.core.vat import VatRate
 from icecash.store.db import reading, writing
 
@@ -66,9 +66,9 @@ def seed_demo_server(server: Server, till: Any, server_url: str) -> None:
                     server.create_till(None, regid, idplace, nkassa, f"Касса {nkassa}", "main")
         for login, password, role, regid in DEMO_PEOPLE:
             server.create_user(None, login, password, role, regid, login.capitalize())
-        rows = _catalogue_rows(till)
+        rows, extras = _catalogue_rows(till)
         for regid, _name, _shops in DEMO_FIRMS:
-            server.push_price_list(None, regid, "main", PriceFile(PriceHeader(True, StockMode.CLEAR), rows, [], "json"))
+            server.push_price_list(None, regid, "main", PriceFile(PriceHeader(True, StockMode.CLEAR), rows, extras, "json"))
         server.set_variable(None, "romashka", "temperature", "-5")
         server.save_promotion(None, "romashka", {
             "name": "Скидка 10% от 1000 ₽", "if_text": "IF_HEAD_PROPERTY (summa?>=?1000)",
@@ -103,16 +103,20 @@ def start_demo_server(data: Path, till: Any, host: str = "127.0.0.1", port: int 
     return DemoServer(server, url, thread, uv)
 
 
-def _catalogue_rows(till: Any) -> list[CatalogueRow]:
-    from icecash.till.tables import catalogue
+def _catalogue_rows(till: Any) -> tuple[list[CatalogueRow], list[ExtraBarcodeRow]]:
+    """The demo till's catalogue as a price list: its items and groups, and their extra barcodes (the
+    multi-price items: the till loads the server's list whole, so what the list lacks, the till loses)."""
+    from icecash.till.tables import catalogue, extra_barcodes
 
-    rows = []
+    rows, extras = [], []
     with reading(till.engine) as conn:
         for n, r in enumerate(conn.execute(select(catalogue).order_by(catalogue.c.code)), 1):
             rows.append(CatalogueRow(n, r.code, r.barcode, r.name, bool(r.is_item), r.parent_code, r.price, r.min_price,
                                      r.max_price, r.max_discount_bp, bool(r.weighed), r.department, VatRate(r.vat),
-                                     bool(r.alcohol), r.litres_ml, r.stock, r.item_type, r.scheme))
-    return rows
+                                     bool(r.alcohol), r.litres_ml, r.stock, r.item_type, r.scheme, bool(r.no_discount)))
+        for n, e in enumerate(conn.execute(select(extra_barcodes).order_by(extra_barcodes.c.id)), len(rows) + 1):
+            extras.append(ExtraBarcodeRow(n, e.item_code, e.barcode, e.name, e.price, e.coefficient))
+    return rows, extras
 
 
 def _history(server: Server, rows: list[CatalogueRow], days: int = 7, per_day: int = 25) -> None:
